@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { UserError } from './user-error.js';
+import { registerSimulate } from './simulate.js';
+
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('phoebe')
+    .description('QoS-aware proactive autoscaling for Apache Flink on Kubernetes')
+    .showHelpAfterError()
+    .exitOverride();
+  registerSimulate(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successful exits; every other parse problem is a usage error.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`phoebe: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+import { JOB_STATUS_CODE, indexAtOrAfter, type SignalColumn, type SignalHistory } from './signals.js';
+
+/** The samples of a history taken while the job was RUNNING, from `since` (inclusive) on. */
+export interface RunningWindow {
+  readonly history: SignalHistory;
+  /** History indices of the RUNNING samples in the window, oldest first. */
+  readonly indices: readonly number[];
+}
+
+export function runningWindow(history: SignalHistory, since: number): RunningWindow {
+  const indices: number[] = [];
+  for (let i = indexAtOrAfter(history, since); i < history.length; i++) {
+    if (history.status[i] === JOB_STATUS_CODE.RUNNING) indices.push(i);
+  }
+  return { history, indices };
+}
+
+/** Mean of a column over the window; undefined when the window is empty. */
+export function windowMean(window: RunningWindow, column: SignalColumn): number | undefined {
+  if (window.indices.length === 0) return undefined;
+  const values = window.history[column];
+  let sum = 0;
+  for (const i of window.indices) sum += values[i] as number;
+  return sum / window.indices.length;
+}
+
+/** Least-squares slope of a column against time (units per second); 0 with fewer than two samples. */
+export function windowSlope(window: RunningWindow, column: SignalColumn): number {
+  const n = window.indices.length;
+  if (n < 2) return 0;
+  const t = window.history.t;
+  const y = window.history[column];
+  let tMean = 0;
+  let yMean = 0;
+  for (const i of window.indices) {
+    tMean += t[i] as number;
+    yMean += y[i] as number;
+  }
+  tMean /= n;
+  yMean /= n;
+  let num = 0;
+  let den = 0;
+  for (const i of window.indices) {
+    const dt = (t[i] as number) - tMean;
+    num += dt * ((y[i] as number) - yMean);
+    den += dt * dt;
+  }
+  return den > 0 ? num / den : 0;
+}

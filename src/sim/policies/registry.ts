@@ -1,0 +1,11 @@
+import type { PolicyFactory } from '../policy.js';
+import { flinkAutoscalerPolicy } from './flink-autoscaler.js';
+import { hpaPolicy } from './hpa.js';
+import { staticPolicy } from './static.js';
+
+/** Every policy `phoebe simulate --policy` can name, in the order `all` runs them. */
+export const POLICIES: ReadonlyMap<string, PolicyFactory> = new Map<string, PolicyFactory>([
+  ['static', staticPolicy],
+  ['hpa', hpaPolicy],
+  ['flink-autoscaler', (context) => flinkAutoscalerPolicy(context)],
+]);
