@@ -24,7 +24,6 @@ export function clairvoyantLowerBound(scenario: BoundInputs, arrivals: Float64Ar
   const D = twin.restartDowntimeSeconds;
   const target = slo.recoveryTimeSeconds;
   const capacity = capacityTable(twin.capacity, twin.minParallelism, twin.maxParallelism);
-  const maxUtilisation = 1 - twin.baseLatencySeconds / slo.latencySeconds;
   const prefix = arrivalPrefixSums(arrivals, C, n + D + Math.ceil(target) + 1);
   // prefix[k] = Σ arrivals over seconds [-C, k - C): shift indices by C.
   const sum = (from: number, toExclusive: number): number => (prefix[toExclusive + C] as number) - (prefix[from + C] as number);
@@ -38,7 +37,8 @@ export function clairvoyantLowerBound(scenario: BoundInputs, arrivals: Float64Ar
     let chosen = -1;
     for (let p = twin.minParallelism; p <= twin.maxParallelism; p++) {
       const mu = capacity[p] as number;
-      if (!(lambda < mu) || lambda / mu > maxUtilisation) continue;
+      // The literal latency formula, so the bound and the twin agree to the last bit.
+      if (!(lambda < mu) || twin.baseLatencySeconds / (1 - lambda / mu) > slo.latencySeconds) continue;
       if (recoversInTime(mu, backlog, t + D, target - D, sum)) {
         chosen = p;
         break;

@@ -92,7 +92,8 @@ export function flinkAutoscalerPolicy(context: PolicyContext, cfg: FlinkAutoscal
       }
       collectingSince ??= history.t[0] as number;
       if (awaitingParallelism !== undefined) return {};
-      if (now - collectingSince < cfg.metricsWindowSeconds || now - lastRescaleAt < cfg.stabilisationSeconds) return {};
+      // A window is full with one sample per second of it.
+      if (now - collectingSince + 1 < cfg.metricsWindowSeconds || now - lastRescaleAt < cfg.stabilisationSeconds) return {};
 
       const window = runningWindow(history, now - cfg.metricsWindowSeconds + 1);
       const inputRate = windowMean(window, 'throughput');
