@@ -10,6 +10,9 @@ export interface Trace {
 
 const NULL_TOKENS = new Set(['null', 'nan', '']);
 
+/** Longest span a trace may cover (366 days at 1 s); longer is almost surely not Unix seconds. */
+export const MAX_TRACE_SECONDS = 366 * 24 * 3600;
+
 /**
  * Parses `timestamp|value` or `timestamp,value` lines (a header line is allowed first).
  * `null` values and missing seconds carry the last value forward, as a Prometheus
@@ -19,16 +22,19 @@ export function parseTrace(text: string, source: string): Trace {
   const times: number[] = [];
   const values: (number | null)[] = [];
   const lines = text.split(/\r?\n/);
+  let firstLine = true;
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
     if (line === '' || line.startsWith('#')) continue;
+    const isFirstLine = firstLine;
+    firstLine = false;
     const fields = line.split(/[|,]/).map((f) => f.trim());
     const where = `${source}:${i + 1}`;
     if (fields.length !== 2) throw new UserError(`${where}: expected "timestamp|value" or "timestamp,value", got "${truncate(line)}"`);
     const [timeField, valueField] = fields as [string, string];
     const time = Number(timeField);
     if (timeField === '' || !Number.isFinite(time)) {
-      if (times.length === 0 && values.length === 0 && !/^[-+.\d]/.test(timeField)) continue; // header
+      if (isFirstLine && !/^[-+.\d]/.test(timeField)) continue; // header: only the first line
       throw new UserError(`${where}: timestamp "${truncate(timeField)}" is not a number`);
     }
     let value: number | null;
@@ -46,6 +52,10 @@ export function parseTrace(text: string, source: string): Trace {
   if (times.length === 0) throw new UserError(`${source}: the trace has no data lines`);
   const firstKnown = values.find((v) => v !== null);
   if (firstKnown === undefined || firstKnown === null) throw new UserError(`${source}: every value of the trace is null`);
+  const span = Math.floor(times[times.length - 1] as number) - Math.floor(times[0] as number) + 1;
+  if (span > MAX_TRACE_SECONDS) {
+    throw new UserError(`${source}: the trace spans ${span} s (timestamps ${times[0]} to ${times[times.length - 1]}); at most ${MAX_TRACE_SECONDS} s (366 days) is supported — timestamps must be Unix seconds`);
+  }
   return resampleToSeconds(times, values, firstKnown);
 }
 
