@@ -7,7 +7,8 @@ export const EXIT_USAGE = 2;
 export function buildProgram(): Command {
   const program = new Command('phoebe')
     .description('QoS-aware proactive autoscaling for Apache Flink on Kubernetes')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(`phoebe: ${text}`) })
     .exitOverride();
   registerSimulate(program);
   return program;
@@ -24,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (err instanceof UserError) {
-      process.stderr.write(`phoebe: ${err.message}\n`);
+      process.stderr.write(`${err.message.split('\n').map((line) => `phoebe: ${line}`).join('\n')}\n`);
       return EXIT_USAGE;
     }
     throw err;
