@@ -39,6 +39,8 @@ interface Component {
   model: FittedModel;
   readonly errors: RollingErrors;
   failed: boolean;
+  /** Consecutive origins whose forecast was out of bounds. */
+  diverged: number;
 }
 
 interface Pending {
@@ -52,6 +54,13 @@ export interface EnsembleForecast {
   mean: number[];
   weights: Map<string, number>;
 }
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Divergences in a row after which a component is dropped until the next fit. */
+const MAX_DIVERGED_ORIGINS = 3;
 
 const FALLBACKS: readonly ModelFamily[] = [seasonalNaiveFamily, lastValueFamily];
 
@@ -88,6 +97,7 @@ export class Ensemble {
       for (let i = prefix.length; i < y.length; i++) {
         await trial.forecast(config.horizon);
         trial.append(y[i] as number);
+        if ((i - prefix.length) % 16 === 15) await yieldToEventLoop();
       }
       trial.dispose();
     }
@@ -97,6 +107,9 @@ export class Ensemble {
   private static async build(y: readonly number[], season: number | null, config: EnsembleConfig, errorsByName: Map<string, RollingErrors>, combined: RollingErrors): Promise<Ensemble> {
     const components: Component[] = [];
     for (const family of config.families) {
+      // Fits are synchronous CPU work; letting the event loop run between them keeps a
+      // refit from starving everything else the process does (metrics, probes, timers).
+      await yieldToEventLoop();
       try {
         const model = await family.fit(y, season);
         if (model === null) continue;
@@ -105,7 +118,7 @@ export class Ensemble {
           errors = new RollingErrors(config.errorWindow);
           errorsByName.set(family.name, errors);
         }
-        components.push({ name: family.name, model, errors, failed: false });
+        components.push({ name: family.name, model, errors, failed: false, diverged: 0 });
       } catch (err) {
         config.onComponentFailure?.(family.name, err);
       }
@@ -125,6 +138,13 @@ export class Ensemble {
   /** Names of the components still in use. */
   get componentNames(): string[] {
     return this.components.filter((c) => !c.failed).map((c) => c.name);
+  }
+
+  /** Root mean square of the recent step-to-step changes: an error scale before any is scored. */
+  stepSpread(): number {
+    let sum = 0;
+    for (let i = 1; i < this.recent.length; i++) sum += ((this.recent[i] as number) - (this.recent[i - 1] as number)) ** 2;
+    return this.recent.length > 1 ? Math.sqrt(sum / (this.recent.length - 1)) : 0;
   }
 
   componentMae(): Record<string, number | null> {
@@ -170,9 +190,13 @@ export class Ensemble {
         this.fail(c, err);
         continue;
       }
-      // A diverging forecast sits out this origin only; the state may recover with new data.
-      if (f.length === h && f.every((v) => Number.isFinite(v) && Math.abs(v) <= cap)) byComponent.set(c.name, f);
-      else this.config.onComponentFailure?.(c.name, new RangeError(`forecast outside ±${cap}`));
+      // A diverging forecast sits out this origin; a component that keeps diverging is dropped.
+      if (f.length === h && f.every((v) => Number.isFinite(v) && Math.abs(v) <= cap)) {
+        byComponent.set(c.name, f);
+        c.diverged = 0;
+      } else if (++c.diverged >= MAX_DIVERGED_ORIGINS) {
+        this.fail(c, new RangeError(`forecast outside ±${cap} at ${c.diverged} origins in a row`));
+      }
     }
     const weights = combinationWeights(this.components.filter((c) => byComponent.has(c.name)).map((c) => ({ name: c.name, mae: c.errors.mae() })), this.config.combination);
     let mean = new Array<number>(h).fill(0);

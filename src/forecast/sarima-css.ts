@@ -137,7 +137,7 @@ export function fitSarimaCss(y: readonly number[], order: SarimaOrder, s: number
   };
 
   const model: FittedModel = {
-    name: `sarima-css(${order.p},${order.d},${order.q})(${order.P},${order.D},${order.Q})`,
+    name: orderLabel(order),
     append(v) {
       ys.push(v / scale);
       let wt = 0;
@@ -171,15 +171,22 @@ export function fitSarimaCss(y: readonly number[], order: SarimaOrder, s: number
 
 export const DEFAULT_SARIMA_ORDER: SarimaOrder = { p: 1, d: 0, q: 1, P: 0, D: 1, Q: 1 };
 
+export function orderLabel(o: SarimaOrder): string {
+  return o.P + o.D + o.Q === 0 ? `arima(${o.p},${o.d},${o.q})` : `sarima(${o.p},${o.d},${o.q})(${o.P},${o.D},${o.Q})`;
+}
+
+/** A CSS (S)ARIMA of one order; a seasonal order needs a detected season, a plain one does not. */
 export function sarimaCssFamily(order: SarimaOrder = DEFAULT_SARIMA_ORDER): ModelFamily {
+  const seasonal = order.P + order.D + order.Q > 0;
+  const name = `${orderLabel(order)}-css`;
   return {
-    name: 'sarima-css',
+    name,
     fit(y, season) {
-      if (season === null) return null;
-      const fit = fitSarimaCss(y, order, season);
+      if (seasonal && season === null) return null;
+      const fit = fitSarimaCss(y, order, seasonal ? (season as number) : 1);
       if (fit === null) return null;
       const inner = fit.model;
-      return { name: 'sarima-css', append: (v) => inner.append(v), forecast: (h) => inner.forecast(h) };
+      return { name, append: (v) => inner.append(v), forecast: (h) => inner.forecast(h) };
     },
   };
 }
