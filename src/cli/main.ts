@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './user-error.js';
 import { registerSimulate } from './simulate.js';
+import { registerForecastBench } from './forecast-bench.js';
 
 export const EXIT_USAGE = 2;
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`phoebe: ${text}`) })
     .exitOverride();
   registerSimulate(program);
+  registerForecastBench(program);
   return program;
 }
 
