@@ -36,6 +36,8 @@ export interface Policy {
   /** Parallelism the job is deployed with; defaults to the scenario's initial parallelism. */
   readonly initialParallelism?: number;
   decide(signals: Signals): PolicyDecision | Promise<PolicyDecision>;
+  /** Releases what the policy holds (worker threads); called once after the run. */
+  close?(): Promise<void>;
 }
 
 export type PolicyFactory = (context: PolicyContext) => Policy;

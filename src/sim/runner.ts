@@ -68,20 +68,24 @@ export async function runPolicy(scenario: Scenario, trace: Trace, factory: Polic
   const progressEvery = Math.max(1, Math.floor(twin.duration / 100));
   const interval = policy.intervalSeconds;
 
-  while (!twin.done) {
-    twin.step();
-    const second = twin.elapsed;
-    if (options.onProgress && second % progressEvery === 0) options.onProgress(second / twin.duration);
-    if (!Number.isFinite(interval) || second % interval !== 0 || twin.done) continue;
-    const started = performance.now();
-    const pending = policy.decide(twin.signals());
-    const decision: PolicyDecision = pending instanceof Promise ? await pending : pending;
-    decisionMillis.push(performance.now() - started);
-    const from = twin.parallelism;
-    if (decision.parallelism !== undefined && decision.parallelism !== from) {
-      const outcome = twin.requestRescale(decision.parallelism);
-      decisions.push({ second: second - 1, from, to: decision.parallelism, outcome, ...(decision.reason ? { reason: decision.reason } : {}) });
+  try {
+    while (!twin.done) {
+      twin.step();
+      const second = twin.elapsed;
+      if (options.onProgress && second % progressEvery === 0) options.onProgress(second / twin.duration);
+      if (!Number.isFinite(interval) || second % interval !== 0 || twin.done) continue;
+      const started = performance.now();
+      const pending = policy.decide(twin.signals());
+      const decision: PolicyDecision = pending instanceof Promise ? await pending : pending;
+      decisionMillis.push(performance.now() - started);
+      const from = twin.parallelism;
+      if (decision.parallelism !== undefined && decision.parallelism !== from) {
+        const outcome = twin.requestRescale(decision.parallelism);
+        decisions.push({ second: second - 1, from, to: decision.parallelism, outcome, ...(decision.reason ? { reason: decision.reason } : {}) });
+      }
     }
+  } finally {
+    await policy.close?.();
   }
   options.onProgress?.(1);
 

@@ -1,0 +1,143 @@
+import type { Forecast, Forecaster } from '../forecast/types.js';
+import { QosLearner, type QosPriors } from '../models/qos-model.js';
+import { indexAtOrAfter, type Signals } from '../observe/signals.js';
+import type { Decision } from '../planner/decision.js';
+import { errorBudget, type ErrorBudgetState } from '../planner/error-budget.js';
+import { plan, type PlannerConfig, type WorkloadForecast } from '../planner/planner.js';
+
+export interface PipelineConfig {
+  planner: PlannerConfig;
+  priors: QosPriors;
+  /** The forecaster works on means of this many seconds (the planner's step). */
+  bucketSeconds: number;
+  /** Forecast steps ahead (horizon = steps · bucketSeconds). */
+  horizonSteps: number;
+  /** Refit the forecaster from scratch this often (s); in between it only updates. */
+  refitSeconds: number;
+  /** History the forecaster is fitted on (s). */
+  fitWindowSeconds: number;
+}
+
+export const DEFAULT_PIPELINE: Omit<PipelineConfig, 'planner' | 'priors'> = {
+  bucketSeconds: 30,
+  horizonSteps: 60,
+  refitSeconds: 1800,
+  fitWindowSeconds: 6 * 3600,
+};
+
+/** Below this many buckets a forecast is a guess; the persistence forecast is used instead. */
+const MIN_BUCKETS_TO_FORECAST = 20;
+
+export type PipelineOutcome =
+  | { kind: 'decision'; decision: Decision; forecast: WorkloadForecast; forecastSource: string; budget: ErrorBudgetState }
+  | { kind: 'waiting'; reason: string };
+
+/**
+ * One decision of phoebe, in order: models from the new signals → forecast of the arrival rate
+ * → plan. The same sequence serves the twin's `phoebe` policy and `phoebe run`.
+ */
+export class DecisionPipeline {
+  private readonly qos: QosLearner;
+  private readonly bucketT: number[] = [];
+  private readonly bucketY: number[] = [];
+  /** Buckets already handed to the forecaster. */
+  private fed = 0;
+  private fittedAt = Number.NEGATIVE_INFINITY;
+  private readonly rescaleTimes: number[] = [];
+
+  constructor(
+    private readonly config: PipelineConfig,
+    private readonly forecaster: Forecaster,
+  ) {
+    this.qos = new QosLearner(config.priors);
+  }
+
+  /** Tells the pipeline a rescale was started, for the rate limits. */
+  recordRescale(time: number): void {
+    this.rescaleTimes.push(time);
+    while (this.rescaleTimes.length > 64) this.rescaleTimes.shift();
+  }
+
+  async decide(signals: Signals): Promise<PipelineOutcome> {
+    const { latest, history } = signals;
+    if (latest.status !== 'RUNNING') return { kind: 'waiting', reason: `job is ${latest.status}` };
+    const model = this.qos.update(history);
+    if (!model) return { kind: 'waiting', reason: 'no capacity observation yet' };
+    this.collectBuckets(signals);
+    const { forecast, source } = await this.forecastArrivals(latest.t, latest.arrivalRate);
+    const { planner } = this.config;
+    const budget = errorBudget(history, {
+      ...planner.errorBudget,
+      latencySeconds: planner.slo.latencySeconds,
+      recoverySeconds: planner.slo.recoveryTimeSeconds,
+    });
+    const decision = plan(
+      {
+        time: latest.t, currentParallelism: latest.parallelism, arrivalRate: latest.arrivalRate, lag: latest.lag,
+        model, forecast, rescaleTimes: this.rescaleTimes, violationPrice: budget.price,
+      },
+      planner,
+    );
+    return { kind: 'decision', decision, forecast, forecastSource: source, budget };
+  }
+
+  async close(): Promise<void> {
+    await this.forecaster.close();
+  }
+
+  /** Appends the means of every bucket completed since the last call. */
+  private collectBuckets(signals: Signals): void {
+    const { history } = signals;
+    const width = this.config.bucketSeconds;
+    const first = history.t[0] as number;
+    let start = this.bucketT.length > 0 ? (this.bucketT[this.bucketT.length - 1] as number) + width : first - (first % width);
+    const end = history.t[history.length - 1] as number;
+    while (start + width - 1 <= end) {
+      let i = indexAtOrAfter(history, start);
+      let sum = 0;
+      let n = 0;
+      for (; i < history.length && (history.t[i] as number) < start + width; i++) {
+        const v = history.arrivalRate[i] as number;
+        if (Number.isFinite(v) && v >= 0) { sum += v; n++; }
+      }
+      this.bucketT.push(start);
+      this.bucketY.push(n > 0 ? sum / n : (this.bucketY[this.bucketY.length - 1] ?? 0));
+      start += width;
+    }
+  }
+
+  private async forecastArrivals(now: number, latestRate: number): Promise<{ forecast: WorkloadForecast; source: string }> {
+    const { bucketSeconds: width, horizonSteps } = this.config;
+    const count = this.bucketT.length;
+    // Forecast steps start after the newest complete bucket; skip those already in the past.
+    const lastEnd = count > 0 ? (this.bucketT[count - 1] as number) + width : now;
+    const skip = Math.max(0, Math.floor((now - lastEnd) / width));
+    if (count < MIN_BUCKETS_TO_FORECAST) return { forecast: this.persistence(latestRate), source: 'persistence (warming up)' };
+    try {
+      if (now - this.fittedAt >= this.config.refitSeconds || this.fed === 0) {
+        const from = Math.max(0, count - Math.ceil(this.config.fitWindowSeconds / width));
+        await this.forecaster.fit(this.bucketT.slice(from), this.bucketY.slice(from));
+        this.fittedAt = now;
+      } else if (this.fed < count) {
+        await this.forecaster.update(this.bucketT.slice(this.fed), this.bucketY.slice(this.fed));
+      }
+      this.fed = count;
+      const f: Forecast = await this.forecaster.forecast(horizonSteps + skip);
+      const mean = f.mean.slice(skip);
+      const upper = f.upper.slice(skip).map((u, k) => Math.max(u, mean[k] as number));
+      if (!upper.every(Number.isFinite)) throw new Error('non-finite forecast');
+      return { forecast: { stepSeconds: width, mean, upper }, source: 'forecaster' };
+    } catch {
+      // A failed or diverging forecast never blocks a decision: hold the recent peak.
+      this.fed = 0;
+      return { forecast: this.persistence(latestRate), source: 'persistence (forecaster failed)' };
+    }
+  }
+
+  /** The recent peak held flat, with 10 % headroom: safe while the forecaster cannot speak. */
+  private persistence(latestRate: number): WorkloadForecast {
+    const peak = Math.max(latestRate, ...this.bucketY.slice(-10));
+    const steps = this.config.horizonSteps;
+    return { stepSeconds: this.config.bucketSeconds, mean: new Array<number>(steps).fill(peak), upper: new Array<number>(steps).fill(peak * 1.1) };
+  }
+}
