@@ -22,9 +22,12 @@ export class ForecastInputError extends Error {
 }
 
 export interface ForecasterConfig {
-  /** Most model steps kept; a longer history is averaged into wider buckets. */
+  /** Most model steps kept; older ones are dropped. */
   maxPoints: number;
-  /** Seconds per model step; null: the input's own step, widened only to respect maxPoints. */
+  /**
+   * Seconds per model step (observations are averaged per bucket); null keeps the input's own
+   * step. A 1-second rate wants 10–30 s buckets: the same hours in far fewer points.
+   */
   bucketSeconds: number | null;
   /** Seasonal periods (seconds) to prefer when the data confirms them, e.g. one day. */
   seasonCandidatesSeconds: readonly number[];
@@ -54,9 +57,6 @@ export const DEFAULT_FORECASTER: ForecasterConfig = {
   mstl: true,
 };
 
-/** Bucket widths a history is widened to; round numbers keep buckets aligned to clock time. */
-const NICE_WIDTHS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 86_400];
-
 export function componentFamilies(config: Pick<ForecasterConfig, 'arima' | 'mstl'>, season: number | null): ModelFamily[] {
   const families: ModelFamily[] = [
     seasonalNaiveFamily,
@@ -66,8 +66,8 @@ export function componentFamilies(config: Pick<ForecasterConfig, 'arima' | 'mstl
     sarimaCssFamily({ p: 1, d: 0, q: 1, P: 1, D: 1, Q: 1 }),
     sarimaCssFamily({ p: 2, d: 1, q: 1, P: 0, D: 0, Q: 0 }),
   ];
-  // MSTL has no state update: it refits about 24 times a season, which bounds its cost.
-  if (config.mstl) families.push(mstlFamily({ refitEvery: Math.max(1, Math.round((season ?? 24) / 24)) }));
+  // MSTL has no state update: it refits about 12 times a season, which bounds its cost.
+  if (config.mstl) families.push(mstlFamily({ refitEvery: Math.max(2, Math.round((season ?? 24) / 12)) }));
   if (config.arima !== null) families.push(arimaFamily(config.arima));
   return families;
 }
@@ -108,7 +108,7 @@ export class EnsembleForecaster implements Forecaster {
     const inputStep = typicalStep(times) ?? 1;
     const first = times[0] as number;
     const lastT = times[times.length - 1] as number;
-    const width = this.modelStep(inputStep, lastT - first);
+    const width = this.modelStep(inputStep);
     const buckets = new BucketAccumulator(Math.floor(first / width) * width, width, inputStep);
     let grid: number[] = [];
     for (let i = 0; i < times.length; i++) grid.push(...buckets.push(times[i] as number, values[i]));
@@ -175,11 +175,10 @@ export class EnsembleForecaster implements Forecaster {
     return this.state;
   }
 
-  private modelStep(inputStep: number, span: number): number {
-    const wanted = Math.max(this.config.bucketSeconds ?? inputStep, inputStep, span / this.config.maxPoints);
-    if (wanted <= inputStep) return inputStep;
-    const nice = NICE_WIDTHS.find((w) => w >= wanted && w % inputStep === 0);
-    return nice ?? Math.ceil(wanted / inputStep) * inputStep;
+  /** The bucket width: a whole number of input steps, at least the configured width. */
+  private modelStep(inputStep: number): number {
+    const wanted = this.config.bucketSeconds ?? inputStep;
+    return wanted <= inputStep ? inputStep : Math.ceil(wanted / inputStep) * inputStep;
   }
 
   /**

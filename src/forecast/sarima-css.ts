@@ -45,6 +45,16 @@ interface ArmaPolynomials {
   ar: number[];
   ma: number[];
   mean: number;
+  /** Lags with a non-zero coefficient: seasonal polynomials are sparse, and long seasons
+   * would otherwise cost O(season) per step. */
+  arLags: number[];
+  maLags: number[];
+}
+
+function nonZeroLags(coefficients: readonly number[]): number[] {
+  const lags: number[] = [];
+  for (let i = 1; i < coefficients.length; i++) if (coefficients[i] !== 0) lags.push(i);
+  return lags;
 }
 
 function polynomialsFrom(x: readonly number[], order: SarimaOrder, s: number): ArmaPolynomials {
@@ -58,7 +68,8 @@ function polynomialsFrom(x: readonly number[], order: SarimaOrder, s: number): A
   // AR side is 1 − φ(B)…, so its expanded coefficients enter with a flipped sign.
   const arPoly = multiply(lagPolynomial(phi.map((c) => -c), 1), lagPolynomial(bigPhi.map((c) => -c), s));
   const maPoly = multiply(lagPolynomial(theta, 1), lagPolynomial(bigTheta, s));
-  return { ar: arPoly.map((c) => -c), ma: maPoly, mean };
+  const ar = arPoly.map((c) => -c);
+  return { ar, ma: maPoly, mean, arLags: nonZeroLags(ar), maLags: nonZeroLags(maPoly) };
 }
 
 function difference(y: readonly number[], delta: readonly number[]): number[] {
@@ -73,14 +84,8 @@ function difference(y: readonly number[], delta: readonly number[]): number[] {
 
 function innovation(w: readonly number[], e: readonly number[], t: number, poly: ArmaPolynomials): number {
   let v = (w[t] as number) - poly.mean;
-  for (let i = 1; i < poly.ar.length; i++) {
-    const c = poly.ar[i] as number;
-    if (c !== 0 && t - i >= 0) v -= c * ((w[t - i] as number) - poly.mean);
-  }
-  for (let j = 1; j < poly.ma.length; j++) {
-    const c = poly.ma[j] as number;
-    if (c !== 0 && t - j >= 0) v -= c * (e[t - j] as number);
-  }
+  for (const i of poly.arLags) if (t - i >= 0) v -= (poly.ar[i] as number) * ((w[t - i] as number) - poly.mean);
+  for (const j of poly.maLags) if (t - j >= 0) v -= (poly.ma[j] as number) * (e[t - j] as number);
   return v;
 }
 
