@@ -1,3 +1,4 @@
+import { yieldIfBusy } from './cooperative.js';
 import { combinationWeights, DEFAULT_COMBINATION, type CombinationRule } from './combination.js';
 import { lastValueFamily, seasonalNaiveFamily } from './naive-models.js';
 import { RollingErrors } from './rolling-errors.js';
@@ -55,10 +56,6 @@ export interface EnsembleForecast {
   weights: Map<string, number>;
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** Divergences in a row after which a component is dropped until the next fit. */
 const MAX_DIVERGED_ORIGINS = 3;
 
@@ -97,7 +94,7 @@ export class Ensemble {
       for (let i = prefix.length; i < y.length; i++) {
         await trial.forecast(config.horizon);
         trial.append(y[i] as number);
-        if ((i - prefix.length) % 16 === 15) await yieldToEventLoop();
+        await yieldIfBusy();
       }
       trial.dispose();
     }
@@ -109,7 +106,7 @@ export class Ensemble {
     for (const family of config.families) {
       // Fits are synchronous CPU work; letting the event loop run between them keeps a
       // refit from starving everything else the process does (metrics, probes, timers).
-      await yieldToEventLoop();
+      await yieldIfBusy();
       try {
         const model = await family.fit(y, season);
         if (model === null) continue;

@@ -1,3 +1,4 @@
+import { yieldIfBusy } from './cooperative.js';
 import { minimize, squash, unsquash } from './nelder-mead.js';
 import type { FittedModel, ModelFamily } from './types.js';
 
@@ -147,10 +148,11 @@ const SPECS: readonly HoltWintersSpec[] = [
 /** Holt–Winters with its form (additive or multiplicative, trend or not) chosen by AIC. */
 export const holtWintersFamily: ModelFamily = {
   name: 'holt-winters',
-  fit(y, season) {
+  async fit(y, season) {
     if (season === null) return null;
     let chosen: HoltWintersFit | null = null;
     for (const spec of SPECS) {
+      await yieldIfBusy();
       const fit = fitHoltWinters(y, season, spec);
       if (fit !== null && (chosen === null || fit.aic < chosen.aic)) chosen = fit;
     }

@@ -1,0 +1,126 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { loadAugursMstl } from '../../src/cli/load-augurs.js';
+import { ArimaWorkerClient } from '../../src/forecast/arima-worker-client.js';
+import { EnsembleForecaster, ForecastInputError } from '../../src/forecast/forecaster.js';
+import type { Forecast } from '../../src/forecast/types.js';
+import { loadTrace } from '../../src/sim/trace.js';
+
+const TRACES = new URL('../../../shared/data/traces/', import.meta.url);
+const hourly = (n: number) => Array.from({ length: n }, (_, i) => 1_700_000_000 + 3600 * i);
+const daily = (i: number) => 1000 + 400 * Math.sin((2 * Math.PI * i) / 24) + 30 * Math.sin(i * 1.7);
+
+function expectSane(f: Forecast, h: number): void {
+  expect(f.mean).toHaveLength(h);
+  expect(f.t).toHaveLength(h);
+  for (let k = 0; k < h; k++) {
+    for (const v of [f.mean[k]!, f.lower[k]!, f.upper[k]!]) {
+      expect(Number.isFinite(v)).toBe(true);
+      expect(v).toBeGreaterThanOrEqual(0);
+    }
+    expect(f.lower[k]!).toBeLessThanOrEqual(f.mean[k]!);
+    expect(f.upper[k]!).toBeGreaterThanOrEqual(f.mean[k]!);
+  }
+}
+
+describe('EnsembleForecaster on bad input', () => {
+  it('refuses an empty history and a history with no usable value', async () => {
+    const f = new EnsembleForecaster({ mstl: false });
+    await expect(f.fit([], [])).rejects.toThrow(ForecastInputError);
+    await expect(f.fit([1, 2, 3], [Number.NaN, -5, Number.POSITIVE_INFINITY])).rejects.toThrow(ForecastInputError);
+    await expect(f.fit([1, 2], [1])).rejects.toThrow(ForecastInputError);
+    await expect(f.forecast(3)).rejects.toThrow(ForecastInputError);
+  });
+
+  it('forecasts a constant series as that constant', async () => {
+    const f = new EnsembleForecaster({ mstl: false, horizonSteps: 6 });
+    await f.fit(hourly(200), new Array<number>(200).fill(42));
+    const out = await f.forecast(6);
+    expectSane(out, 6);
+    for (const v of out.mean) expect(v).toBeCloseTo(42, 6);
+  });
+
+  it('treats NaN and negative values (counter resets) as gaps, not as workload', async () => {
+    const y = Array.from({ length: 24 * 10 }, (_, i) => daily(i));
+    for (const i of [30, 31, 100, 200, 239]) y[i] = Number.NaN;
+    for (const i of [50, 150]) y[i] = -1e9;
+    const f = new EnsembleForecaster({ mstl: false, horizonSteps: 12 });
+    await f.fit(hourly(y.length), y);
+    await f.update([hourly(y.length + 1)[y.length]!], [-3]);
+    const out = await f.forecast(12);
+    expectSane(out, 12);
+    expect(Math.max(...out.mean)).toBeLessThan(2000);
+    expect(Math.min(...out.mean)).toBeGreaterThan(300);
+  });
+
+  it('copes with a history too short for its season, and with a single point', async () => {
+    const f = new EnsembleForecaster({ mstl: false, horizonSteps: 4 });
+    await f.fit(hourly(30), Array.from({ length: 30 }, (_, i) => daily(i)));
+    expect(f.shape?.season).toBeNull();
+    expectSane(await f.forecast(4), 4);
+    await f.fit([1000], [7]);
+    const one = await f.forecast(3);
+    expectSane(one, 3);
+    expect(one.mean).toEqual([7, 7, 7]);
+  });
+
+  it('fills gaps in time by carrying the last value, so the grid stays regular', async () => {
+    const t = hourly(24 * 10).filter((_, i) => i % 17 !== 5);
+    const y = t.map((s) => daily((s - 1_700_000_000) / 3600));
+    const f = new EnsembleForecaster({ mstl: false, horizonSteps: 12 });
+    await f.fit(t, y);
+    expect(f.shape).toEqual({ season: 24, stepSeconds: 3600 });
+    expectSane(await f.forecast(12), 12);
+  });
+});
+
+describe('EnsembleForecaster behaviour', () => {
+  it('finds the season in the data without being told, and reports rolling accuracy', async () => {
+    const f = new EnsembleForecaster({ mstl: false, horizonSteps: 6, seasonCandidatesSeconds: [] });
+    const y = Array.from({ length: 24 * 12 }, (_, i) => daily(i));
+    await f.fit(hourly(y.length), y);
+    expect(f.shape?.season).toBe(24);
+    const acc = f.accuracy();
+    expect(acc.count).toBeGreaterThan(0);
+    expect(acc.relativeMae).not.toBeNull();
+    expect(acc.relativeMae!).toBeLessThan(0.1);
+  });
+
+  it('keeps working when the ARIMA worker fails: the component drops out, the forecast stays sane', async () => {
+    const failures: string[] = [];
+    const client = new ArimaWorkerClient({ timeoutMs: 1 });
+    const f = new EnsembleForecaster({ mstl: false, arima: client, horizonSteps: 6, onComponentFailure: (name) => failures.push(name) });
+    const y = Array.from({ length: 24 * 10 }, (_, i) => daily(i));
+    await f.fit(hourly(y.length), y);
+    expectSane(await f.forecast(6), 6);
+    expect(failures).toContain('arima-exact');
+    expect(Object.keys(f.accuracy().components)).not.toContain('arima-exact');
+    await f.close();
+  });
+
+  it('refits on a 6-hour 1-second trace and forecasts 600 s in under 500 ms without blocking the event loop for 50 ms', async () => {
+    loadAugursMstl();
+    const trace = loadTrace(new URL('cars_measured_workload.csv', TRACES).pathname);
+    const y = Array.from(trace.values);
+    const t = y.map((_, i) => trace.startTime + i);
+    expect(y.length).toBeGreaterThanOrEqual(21_600);
+    const f = new EnsembleForecaster({ bucketSeconds: 60, horizonSteps: 600, seasonCandidatesSeconds: [], arima: new ArimaWorkerClient({ timeoutMs: 5_000 }) });
+    // Warm-up: JIT compilation and the worker's start are one-off costs, not a decision's.
+    await f.fit(t.slice(0, 18_000), y.slice(0, 18_000));
+    await f.forecast(600);
+
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const start = performance.now();
+    await f.fit(t, y);
+    const out = await f.forecast(600);
+    const elapsed = performance.now() - start;
+    delay.disable();
+    await f.close();
+
+    expectSane(out, 600);
+    expect(out.t[0]).toBe(t[t.length - 1]! + 1);
+    expect(elapsed).toBeLessThan(500);
+    expect(delay.max / 1e6).toBeLessThan(50);
+  });
+});
