@@ -6,19 +6,15 @@
  *   npm run bench:forecast
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { meanAbsoluteError } from '../../src/forecast/benchmark-protocol.js';
 import type { ForecastBenchSummary } from '../../src/cli/forecast-bench.js';
+import { markdownTable, REPO_ROOT, writeBenchmarkSection } from './benchmarks-file.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const DATA = resolve(ROOT, '../shared/data/forecast-benchmark');
-const BIN = join(ROOT, 'dist/src/cli/bin.js');
-const BENCHMARKS = join(ROOT, 'BENCHMARKS.md');
-const START = '<!-- forecast-bench:start -->';
-const END = '<!-- forecast-bench:end -->';
+const DATA = resolve(REPO_ROOT, '../shared/data/forecast-benchmark');
+const BIN = join(REPO_ROOT, 'dist/src/cli/bin.js');
 
 /** The study's settings per sampling rate; 5 min is reported but not scored. */
 const RATES: Record<string, { horizon: number; season: number; scored: boolean }> = {
@@ -118,10 +114,8 @@ function table(results: readonly CellResult[]): string {
     `**Scored cells (1 h and 15 min): ${wins} of ${scored.length} at or below the best published MAE; worst ratio ${worst.toFixed(3)} (bar: ≥ 8 and ≤ ${MAX_RATIO}). ` +
       `Fit + all updates under 1 % of the published SARIMA fitting time in ${fast} of ${scored.length}.**`,
     '',
-    `| cell | ours | ${methods.join(' | ')} | best published | ratio | ours fit + updates (s) | 1 % of SARIMA_opt (s) |`,
-    `|---|---:|${methods.map(() => '---:').join('|')}|---|---:|---:|---:|`,
   ];
-  for (const r of results) {
+  const rows = results.map((r) => {
     const cells = methods.map((m) => {
       const v = r.published.get(m);
       return v === undefined ? '–' : m === r.best.method ? `**${format(v)}**` : format(v);
@@ -129,8 +123,9 @@ function table(results: readonly CellResult[]): string {
     const seconds = `${r.ours.fitSeconds.toFixed(2)} + ${r.ours.updateSeconds.toFixed(2)}`;
     const budget = r.sarimaOptSeconds === null ? '–' : format(TIME_SHARE * r.sarimaOptSeconds, 2);
     const label = RATES[r.rate]?.scored ? `${r.dataset} ${r.rate}` : `${r.dataset} ${r.rate} (not scored)`;
-    lines.push(`| ${label} | ${format(r.ours.mae)} | ${cells.join(' | ')} | ${r.best.method} | ${ratio(r).toFixed(3)} | ${seconds} | ${budget} |`);
-  }
+    return [label, format(r.ours.mae), ...cells, r.best.method, ratio(r).toFixed(3), seconds, budget];
+  });
+  lines.push(markdownTable(['cell', 'ours', ...methods, 'best published', 'ratio', 'ours fit + updates (s)', '1 % of SARIMA_opt (s)'], rows));
   lines.push(
     '',
     'Time columns: our fit on the training part, then every update-and-forecast over the test part, wall clock on this machine. ' +
@@ -138,15 +133,6 @@ function table(results: readonly CellResult[]): string {
       'Comparing our total with 1 % of SARIMA_opt alone is the stricter reading. 5 min cells have no published SARIMA.',
   );
   return lines.join('\n');
-}
-
-function replaceBlock(existing: string | null, block: string): string {
-  const wrapped = `${START}\n${block}\n${END}`;
-  if (existing === null) return `# Benchmarks\n\n${wrapped}\n`;
-  const start = existing.indexOf(START);
-  const end = existing.indexOf(END);
-  if (start === -1 || end === -1 || end < start) return `${existing.replace(/\n*$/, '\n\n')}${wrapped}\n`;
-  return existing.slice(0, start) + wrapped + existing.slice(end + END.length);
 }
 
 function main(): void {
@@ -157,7 +143,7 @@ function main(): void {
     const rateOrder = Object.keys(RATES);
     results.sort((a, b) => rateOrder.indexOf(a.rate) - rateOrder.indexOf(b.rate) || a.dataset.localeCompare(b.dataset));
     const block = table(results);
-    writeFileSync(BENCHMARKS, replaceBlock(existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, 'utf8') : null, block));
+    writeBenchmarkSection('forecast-bench', block);
     process.stdout.write(`${block}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
