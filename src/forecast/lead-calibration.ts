@@ -43,13 +43,21 @@ export class LeadCalibration {
 
   /** Upper bounds for a new forecast; before enough errors are known at a lead, `fallback` there. */
   upper(mean: readonly number[], scale: number, fallback: readonly number[], minErrors = 20): number[] {
+    return this.shifted(mean, scale, this.level, minErrors, fallback).map((u, k) => Math.max(u, mean[k] as number));
+  }
+
+  /** The mean corrected by the median of its past errors per lead (a forecaster's bias removed). */
+  median(mean: readonly number[], scale: number, minErrors = 20): number[] {
+    return this.shifted(mean, scale, 0.5, minErrors, mean).map((v) => Math.max(0, v));
+  }
+
+  private shifted(mean: readonly number[], scale: number, level: number, minErrors: number, fallback: readonly number[]): number[] {
     const unit = scale > 0 ? scale : 1;
     return mean.map((m, k) => {
       const bucket = this.errors[Math.min(k, this.leads - 1)] as number[];
-      if (bucket.length < minErrors) return Math.max(m, fallback[k] ?? m);
+      if (bucket.length < minErrors) return fallback[k] ?? m;
       const sorted = [...bucket].sort((a, b) => a - b);
-      const q = sorted[Math.min(sorted.length - 1, Math.floor(this.level * sorted.length))] as number;
-      return Math.max(m, m + q * unit);
+      return m + (sorted[Math.min(sorted.length - 1, Math.floor(level * sorted.length))] as number) * unit;
     });
   }
 

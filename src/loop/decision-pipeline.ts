@@ -1,3 +1,4 @@
+import { LeadCalibration } from '../forecast/lead-calibration.js';
 import type { Forecast, Forecaster } from '../forecast/types.js';
 import { QosLearner, type QosPriors } from '../models/qos-model.js';
 import { indexAtOrAfter, type Signals } from '../observe/signals.js';
@@ -16,13 +17,20 @@ export interface PipelineConfig {
   refitSeconds: number;
   /** History the forecaster is fitted on (s). */
   fitWindowSeconds: number;
+  /** Coverage the upper bound is calibrated to, from the pipeline's own forecast errors. */
+  upperLevel: number;
+  /** Past forecasts per lead behind that calibration. */
+  calibrationWindow: number;
 }
 
 export const DEFAULT_PIPELINE: Omit<PipelineConfig, 'planner' | 'priors'> = {
   bucketSeconds: 30,
-  horizonSteps: 60,
+  // Ten minutes, as the original Phoebe: longer trend extrapolations cost more than they saved.
+  horizonSteps: 20,
   refitSeconds: 1800,
   fitWindowSeconds: 6 * 3600,
+  upperLevel: 0.9,
+  calibrationWindow: 240,
 };
 
 /** Below this many buckets a forecast is a guess; the persistence forecast is used instead. */
@@ -44,12 +52,14 @@ export class DecisionPipeline {
   private fed = 0;
   private fittedAt = Number.NEGATIVE_INFINITY;
   private readonly rescaleTimes: number[] = [];
+  private readonly calibration: LeadCalibration;
 
   constructor(
     private readonly config: PipelineConfig,
     private readonly forecaster: Forecaster,
   ) {
     this.qos = new QosLearner(config.priors);
+    this.calibration = new LeadCalibration(config.horizonSteps, config.calibrationWindow, config.upperLevel);
   }
 
   /** Tells the pipeline a rescale was started, for the rate limits. */
@@ -102,6 +112,7 @@ export class DecisionPipeline {
       }
       this.bucketT.push(start);
       this.bucketY.push(n > 0 ? sum / n : (this.bucketY[this.bucketY.length - 1] ?? 0));
+      this.calibration.observe(this.bucketY, this.scale());
       start += width;
     }
   }
@@ -123,15 +134,23 @@ export class DecisionPipeline {
       }
       this.fed = count;
       const f: Forecast = await this.forecaster.forecast(horizonSteps + skip);
-      const mean = f.mean.slice(skip);
-      const upper = f.upper.slice(skip).map((u, k) => Math.max(u, mean[k] as number));
+      const raw = f.mean.slice(skip);
+      const mean = this.calibration.median(raw, this.scale());
+      const upper = this.calibration.upper(raw, this.scale(), f.upper.slice(skip));
       if (!upper.every(Number.isFinite)) throw new Error('non-finite forecast');
+      this.calibration.remember(count + skip, raw);
       return { forecast: { stepSeconds: width, mean, upper }, source: 'forecaster' };
     } catch {
       // A failed or diverging forecast never blocks a decision: hold the recent peak.
       this.fed = 0;
       return { forecast: this.persistence(latestRate), source: 'persistence (forecaster failed)' };
     }
+  }
+
+  /** The series' recent level, which forecast errors are measured against. */
+  private scale(): number {
+    const recent = this.bucketY.slice(-120);
+    return recent.reduce((a, v) => a + v, 0) / Math.max(1, recent.length);
   }
 
   /** The recent peak held flat, with 10 % headroom: safe while the forecaster cannot speak. */

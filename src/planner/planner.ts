@@ -29,6 +29,12 @@ export interface PlannerConfig {
   maxRescalesPerHour: number;
   /** A backlog must be drainable within this at the chosen parallelism (s). */
   backlogDrainSeconds: number;
+  /**
+   * How far ahead the upper prediction bound is planned for: long enough to see a rise coming
+   * and rescale before it. Beyond it phoebe plans on the central forecast, because it re-plans
+   * every decision and only the near term is ever acted on.
+   */
+  safetyHorizonSeconds: number;
 }
 
 export const DEFAULT_PLANNER: Omit<PlannerConfig, 'minParallelism' | 'maxParallelism' | 'slo'> = {
@@ -40,6 +46,7 @@ export const DEFAULT_PLANNER: Omit<PlannerConfig, 'minParallelism' | 'maxParalle
   minSecondsBetweenRescales: 600,
   maxRescalesPerHour: 4,
   backlogDrainSeconds: 120,
+  safetyHorizonSeconds: 300,
 };
 
 /** The workload ahead: arrival rates per step, the first step starting now. */
@@ -88,10 +95,16 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
   const recoveryTarget = config.slo.recoveryTimeSeconds * (1 - config.recoveryMargin);
   const lost = model.checkpointIntervalSeconds;
 
+  const safetySteps = Math.ceil(config.safetyHorizonSeconds / forecast.stepSeconds);
+  const planning = Float64Array.from({ length: steps }, (_, k) => (k < safetySteps ? forecast.upper[k] : forecast.mean[k]) as number);
   const candidates: CandidateAssessment[] = [];
   const latencyCapacity = new Float64Array(max + 1);
   const required = new Array<number>(steps).fill(max);
   const requiredSet = new Array<boolean>(steps).fill(false);
+  // What the upper bound alone would need: a scale-up must hold until the next rescale is allowed.
+  const dwellSteps = Math.min(steps, Math.max(1, Math.ceil(config.minSecondsBetweenRescales / forecast.stepSeconds)));
+  const upperRequired = new Array<number>(dwellSteps).fill(max);
+  const upperSet = new Array<boolean>(dwellSteps).fill(false);
   for (let p = min; p <= max; p++) {
     const expected = model.capacity.mean(p);
     const forLatency = expected * Math.max(0, 1 - config.latencyCapacityZ * model.capacity.relativeSd(p));
@@ -101,14 +114,16 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
     let worstRecovery = 0;
     let recoveryNow = 0;
     for (let k = 0; k < steps; k++) {
-      const rate = forecast.upper[k] as number;
+      const rate = planning[k] as number;
       const latency = predictLatency(model.latency, rate, forLatency);
       const recovery = recoverySeconds({
         capacity: forRecovery,
-        arrivals: tail(forecast.upper, k),
+        arrivals: planning.subarray(k),
         stepSeconds: forecast.stepSeconds,
-        // A failure now also replays today's backlog; later ones a checkpoint interval of input.
-        replayRecords: rate * lost + (k === 0 ? input.lag : 0),
+        // A checkpoint interval of input is replayed. Today's backlog is left out on purpose:
+        // after every rescale there is one, and counting it would make each rescale demand the
+        // next; the drain constraint below keeps it short instead.
+        replayRecords: rate * lost,
         downtimeSeconds: model.restartDowntimeSeconds,
       });
       if (k === 0) recoveryNow = recovery;
@@ -117,6 +132,14 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
       let ok = latency <= latencyTarget && recovery <= recoveryTarget;
       if (k === 0 && input.lag > 0) ok &&= input.lag <= (forRecovery - rate) * config.backlogDrainSeconds;
       if (ok && !requiredSet[k]) { required[k] = p; requiredSet[k] = true; }
+      if (k < dwellSteps && !upperSet[k] && k >= safetySteps) {
+        const u = forecast.upper[k] as number;
+        const uOk = predictLatency(model.latency, u, forLatency) <= latencyTarget && recoverySeconds({
+          capacity: forRecovery, arrivals: tail(forecast.upper, k), stepSeconds: forecast.stepSeconds,
+          replayRecords: u * lost, downtimeSeconds: model.restartDowntimeSeconds,
+        }) <= recoveryTarget;
+        if (uOk) { upperRequired[k] = p; upperSet[k] = true; }
+      } else if (k < dwellSteps && ok && !upperSet[k]) { upperRequired[k] = p; upperSet[k] = true; }
     }
     candidates.push({
       parallelism: p, capacity: forLatency, expectedCapacity: expected,
@@ -131,7 +154,7 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
   const { path: schedule } = cheapestSchedule({
     required: need, current, min, max, stepSeconds: forecast.stepSeconds,
     switchCost: (_from, to, k) => input.violationPrice *
-      rescaleViolationSeconds(model.latency, config.slo.latencySeconds, latencyCapacity[to] as number, forecast.upper[k] as number, model.rescaleDowntimeSeconds),
+      rescaleViolationSeconds(model.latency, config.slo.latencySeconds, latencyCapacity[to] as number, planning[k] as number, model.rescaleDowntimeSeconds),
   });
 
   const planned = schedule[0] ?? current;
@@ -151,14 +174,22 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
   };
   const hold = (reason: string, heldBy?: string): Decision => ({ ...base, action: 'hold', recommendedParallelism: current, reason, ...(heldBy ? { heldBy } : {}) });
 
+  const neededWithinSafety = Math.max(...need.slice(0, Math.max(1, safetySteps)));
+  if (planned > current && neededWithinSafety <= current) {
+    // Re-planned every decision: a rise beyond the safety horizon is met when it comes into it,
+    // with what is known then, instead of ratcheting p up on every forecast revision.
+    return hold(`scale-up to ${planned} planned; p=${current} is enough for the next ${config.safetyHorizonSeconds} s`);
+  }
   if (planned > current) {
-    // Scale-ups are never held: the schedule only raises p when an SLO needs it soon.
+    // Scale-ups are never held: the schedule only raises p when an SLO needs it soon. One
+    // rescale covers the whole safety horizon, so a rising load does not ratchet p up slot by slot.
     const atRisk = (need[0] as number) > current;
+    const target = Math.max(planned, ...upperRequired);
     return {
-      ...base, action: 'scale-up', recommendedParallelism: planned,
+      ...base, action: 'scale-up', recommendedParallelism: target,
       reason: atRisk
-        ? `p=${current} misses an SLO within ${lead * forecast.stepSeconds} s; ${planned} meets both for ${holdsFor} s`
-        : `the forecast needs ${planned} soon; scaling before the load arrives (holds ${holdsFor} s)`,
+        ? `p=${current} misses an SLO within ${lead * forecast.stepSeconds} s; ${target} meets both for at least ${Math.max(holdsFor, config.safetyHorizonSeconds)} s`
+        : `the forecast needs ${target} soon; scaling before the load arrives`,
     };
   }
   if (planned < current) {

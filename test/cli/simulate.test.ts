@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 const CARS = join(ROOT, 'config', 'scenarios', 'cars.yaml');
-const ALL_POLICIES = ['static', 'hpa', 'flink-autoscaler'];
+const ALL_POLICIES = ['static', 'hpa', 'flink-autoscaler', 'phoebe-2022', 'phoebe'];
 
 /** Newest modification time of the TypeScript sources under dir. */
 function newestSource(dir: string): number {

@@ -1,3 +1,4 @@
+import { EnsembleForecaster } from '../../forecast/forecaster.js';
 import type { Forecaster } from '../../forecast/types.js';
 import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig } from '../../loop/decision-pipeline.js';
 import { DEFAULT_PLANNER } from '../../planner/planner.js';
@@ -22,6 +23,14 @@ export function phoebePipelineConfig(context: PolicyContext): PipelineConfig {
       ...(context.profile ? { profile: context.profile } : {}),
     },
   };
+}
+
+/**
+ * The forecaster for the twin's runs. MSTL is left out: a twin run starts without history and
+ * lasts hours, shorter than the daily season MSTL would find (it changed no figure when on).
+ */
+export function defaultPhoebeForecaster(): Forecaster {
+  return new EnsembleForecaster({ horizonSteps: DEFAULT_PIPELINE.horizonSteps, validationOrigins: 60, mstl: false });
 }
 
 /** phoebe's own planner as a twin policy: exactly the pipeline `phoebe run` uses. */
