@@ -1,5 +1,5 @@
 import { yieldIfBusy } from './cooperative.js';
-import { combinationWeights, DEFAULT_COMBINATION, type CombinationRule } from './combination.js';
+import { combinationWeights, type CombinationRule } from './combination.js';
 import { lastValueFamily, seasonalNaiveFamily } from './naive-models.js';
 import { RollingErrors } from './rolling-errors.js';
 import type { FittedModel, ModelFamily } from './types.js';
@@ -26,14 +26,6 @@ export interface EnsembleConfig {
   /** Called when a component fails (fit or forecast), for logs and tests. */
   onComponentFailure?: (name: string, reason: unknown) => void;
 }
-
-export const DEFAULT_ENSEMBLE: Omit<EnsembleConfig, 'families' | 'horizon'> = {
-  validationOrigins: 0,
-  errorWindow: 0,
-  combination: DEFAULT_COMBINATION,
-  maxMultipleOfRecentMax: 3,
-  recentWindow: 0,
-};
 
 interface Component {
   readonly name: string;
