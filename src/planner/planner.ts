@@ -35,6 +35,11 @@ export interface PlannerConfig {
    * every decision and only the near term is ever acted on.
    */
   safetyHorizonSeconds: number;
+  /**
+   * How long the schedule's final level is expected to last beyond the forecast horizon (s):
+   * a scale-down saves until the next change, not just until the horizon ends.
+   */
+  tailSeconds: number;
 }
 
 export const DEFAULT_PLANNER: Omit<PlannerConfig, 'minParallelism' | 'maxParallelism' | 'slo'> = {
@@ -47,6 +52,7 @@ export const DEFAULT_PLANNER: Omit<PlannerConfig, 'minParallelism' | 'maxParalle
   maxRescalesPerHour: 4,
   backlogDrainSeconds: 120,
   safetyHorizonSeconds: 300,
+  tailSeconds: 600,
 };
 
 /** The workload ahead: arrival rates per step, the first step starting now. */
@@ -152,7 +158,7 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
   const lead = Math.max(1, Math.ceil(model.rescaleDowntimeSeconds / forecast.stepSeconds));
   const need = required.map((_, k) => Math.max(...required.slice(k, Math.min(steps, k + lead + 1))));
   const { path: schedule } = cheapestSchedule({
-    required: need, current, min, max, stepSeconds: forecast.stepSeconds,
+    required: need, current, min, max, stepSeconds: forecast.stepSeconds, tailSeconds: config.tailSeconds,
     switchCost: (_from, to, k) => input.violationPrice *
       rescaleViolationSeconds(model.latency, config.slo.latencySeconds, latencyCapacity[to] as number, planning[k] as number, model.rescaleDowntimeSeconds),
   });

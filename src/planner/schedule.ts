@@ -12,8 +12,11 @@ export function cheapestSchedule(input: {
   stepSeconds: number;
   /** Cost of changing from one parallelism to another at the start of step k. */
   switchCost: (from: number, to: number, k: number) => number;
+  /** Seconds the last step's parallelism is assumed to last beyond the horizon. */
+  tailSeconds?: number;
 }): { path: number[]; cost: number; changes: number } {
   const { required, current, min, max, stepSeconds, switchCost } = input;
+  const tail = input.tailSeconds ?? 0;
   const steps = required.length;
   const width = max - min + 1;
   if (steps === 0) return { path: [], cost: 0, changes: 0 };
@@ -48,6 +51,8 @@ export function cheapestSchedule(input: {
     cost = next;
     parent.push(from);
   }
+  // The plan does not end with the horizon: its last level keeps costing for the tail.
+  for (let j = 0; j < width; j++) cost[j] = (cost[j] as number) + (min + j) * tail;
   let end = 0;
   for (let j = 1; j < width; j++) if ((cost[j] as number) < (cost[end] as number)) end = j;
   const path = new Array<number>(steps);
