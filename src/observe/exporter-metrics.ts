@@ -1,0 +1,42 @@
+/**
+ * The metric names phoebe reads, exactly as the Flink Prometheus reporter and kafka_exporter
+ * publish them. The live twin exposes the same names, so the default PromQL works on both.
+ *
+ * Flink's reporter turns scope + name into `flink_<scope>_<name>` with these labels:
+ * - task scope (one series per subtask): job_name, job_id, task_name, task_id, subtask_index, tm_id (host, attempt_num too)
+ * - operator scope: the task labels plus operator_name, operator_id
+ * - job scope on the JobManager: job_name, job_id
+ * kafka_exporter labels: topic, partition (offsets); consumergroup, topic, partition (lag).
+ */
+export const FLINK_METRICS = {
+  /** Gauge, records/s consumed by each source subtask from Kafka (operator scope). */
+  kafkaRecordsConsumedRate: 'flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_consumed_rate',
+  /** Gauge, records/s into each subtask (task scope). */
+  numRecordsInPerSecond: 'flink_taskmanager_job_task_numRecordsInPerSecond',
+  /** Gauge, 0..1000 ms/s (task scope). */
+  busyTimeMsPerSecond: 'flink_taskmanager_job_task_busyTimeMsPerSecond',
+  /** Gauge, 0..1000 ms/s (task scope). */
+  backPressuredTimeMsPerSecond: 'flink_taskmanager_job_task_backPressuredTimeMsPerSecond',
+  /** Gauge, records not yet fetched by each source reader (operator scope, FLIP-33). */
+  pendingRecords: 'flink_taskmanager_job_task_operator_pendingRecords',
+  /** Gauge (counter semantics), job restarts since submission (job scope). */
+  numRestarts: 'flink_jobmanager_job_numRestarts',
+  /** Gauge, ms since the job switched to RUNNING; 0 while it is not running (job scope). */
+  uptime: 'flink_jobmanager_job_uptime',
+  /** Gauge, ms the last checkpoint took (job scope). */
+  lastCheckpointDuration: 'flink_jobmanager_job_lastCheckpointDuration',
+  /** Gauge (counter semantics), completed checkpoints (job scope). */
+  numberOfCompletedCheckpoints: 'flink_jobmanager_job_numberOfCompletedCheckpoints',
+  /**
+   * Latency-marker histogram from source to operator, ms, label `quantile` (0.5, 0.95, 0.99 …)
+   * plus source_id, operator_id, operator_subtask_index (job scope on the TaskManager).
+   */
+  latency: 'flink_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency',
+} as const;
+
+export const KAFKA_METRICS = {
+  /** Gauge (counter semantics), newest offset per topic partition. */
+  topicPartitionCurrentOffset: 'kafka_topic_partition_current_offset',
+  /** Gauge, records behind per consumer group and partition. */
+  consumerGroupLag: 'kafka_consumergroup_lag',
+} as const;
