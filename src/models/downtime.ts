@@ -9,12 +9,13 @@ export interface DowntimeObservations {
 /** Finds every complete RESTARTING and RESCALING spell in the history. */
 export function observeDowntimes(history: SignalHistory): DowntimeObservations {
   const result: DowntimeObservations = { restarts: [], rescales: [] };
-  let spellStart = -1;
-  let spellCode = JOB_STATUS_CODE.RUNNING;
+  let spellStart = 0;
+  let spellCode = history.length > 0 ? (history.status[0] as number) : JOB_STATUS_CODE.RUNNING;
   for (let i = 0; i < history.length; i++) {
     const code = history.status[i] as number;
     if (code === spellCode) continue;
-    if (spellCode !== JOB_STATUS_CODE.RUNNING && spellStart >= 0) {
+    // A spell already under way when the history starts has an unknown length: skip it.
+    if (spellCode !== JOB_STATUS_CODE.RUNNING && spellStart > 0) {
       const seconds = (history.t[i] as number) - (history.t[spellStart] as number);
       (spellCode === JOB_STATUS_CODE.RESTARTING ? result.restarts : result.rescales).push(seconds);
     }

@@ -76,13 +76,18 @@ export interface PlanInput {
   violationPrice: number;
 }
 
+/** Violation seconds charged to a rescale whose target cannot meet the latency SLO. */
+const OVERLOADED_CATCH_UP_SECONDS = 600;
+
 /**
  * Seconds over the latency SLO that a rescale to capacity μ at arrival rate λ causes: the
  * downtime, then the catch-up until the backlog of the downtime no longer shows in the latency.
  */
 export function rescaleViolationSeconds(latency: LatencyModel, latencySlo: number, capacity: number, rate: number, downtime: number): number {
   const queueing = predictLatency(latency, rate, capacity);
-  if (!Number.isFinite(queueing) || queueing >= latencySlo) return Number.POSITIVE_INFINITY;
+  // A target that misses the SLO anyway is late for the whole downtime plus a long catch-up;
+  // the cost stays finite so that an overload can still be met with the most capacity there is.
+  if (!Number.isFinite(queueing) || queueing >= latencySlo) return downtime + OVERLOADED_CATCH_UP_SECONDS;
   const tolerableLag = capacity * (latencySlo - queueing);
   const backlog = rate * downtime;
   return downtime + Math.max(0, backlog - tolerableLag) / (capacity - rate);

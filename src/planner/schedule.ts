@@ -55,13 +55,22 @@ export function cheapestSchedule(input: {
   for (let j = 0; j < width; j++) cost[j] = (cost[j] as number) + (min + j) * tail;
   let end = 0;
   for (let j = 1; j < width; j++) if ((cost[j] as number) < (cost[end] as number)) end = j;
+  if (!Number.isFinite(cost[end] as number)) {
+    // No finite plan (a switch cost was infinite): meet the requirement step by step.
+    const path = Array.from({ length: steps }, (_, k) => Math.min(max, Math.max(min, required[k] as number)));
+    return { path, cost: Number.POSITIVE_INFINITY, changes: countChanges(path, current) };
+  }
   const path = new Array<number>(steps);
   let j = end;
   for (let k = steps - 1; k >= 0; k--) {
     path[k] = min + j;
     if (k > 0) j = (parent[k] as Int16Array)[j] as number;
   }
+  return { path, cost: cost[end] as number, changes: countChanges(path, current) };
+}
+
+function countChanges(path: readonly number[], current: number): number {
   let changes = path[0] === current ? 0 : 1;
-  for (let k = 1; k < steps; k++) if (path[k] !== path[k - 1]) changes++;
-  return { path, cost: cost[end] as number, changes };
+  for (let k = 1; k < path.length; k++) if (path[k] !== path[k - 1]) changes++;
+  return changes;
 }
