@@ -37,7 +37,15 @@ export const DEFAULT_PIPELINE: Omit<PipelineConfig, 'planner' | 'priors'> = {
 const MIN_BUCKETS_TO_FORECAST = 20;
 
 export type PipelineOutcome =
-  | { kind: 'decision'; decision: Decision; forecast: WorkloadForecast; forecastSource: string; budget: ErrorBudgetState }
+  | {
+    kind: 'decision';
+    decision: Decision;
+    forecast: WorkloadForecast;
+    forecastSource: string;
+    budget: ErrorBudgetState;
+    /** The forecaster's rolling MAE relative to the series level; null before it is known. */
+    forecastErrorRatio: number | null;
+  }
   | { kind: 'waiting'; reason: string };
 
 /**
@@ -88,7 +96,7 @@ export class DecisionPipeline {
       },
       planner,
     );
-    return { kind: 'decision', decision, forecast, forecastSource: source, budget };
+    return { kind: 'decision', decision, forecast, forecastSource: source, budget, forecastErrorRatio: this.forecaster.accuracy().relativeMae };
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,157 @@
+import { performance } from 'node:perf_hooks';
+import type { Actuator, RescaleResult } from '../act/actuator.js';
+import type { PhoebeMetrics } from '../export/metrics.js';
+import type { ServerState } from '../export/server.js';
+import type { Signals } from '../observe/signals.js';
+import type { Decision } from '../planner/decision.js';
+import type { DecisionPipeline } from './decision-pipeline.js';
+
+/** Where the loop's signals come from (Prometheus in production). */
+export interface SignalSource {
+  /** The history up to now, backfilled on the first call and extended on every later one. */
+  read(): Promise<Signals>;
+}
+
+export interface LoopEvent {
+  event: 'decision' | 'waiting' | 'rescale' | 'source-error' | 'stale' | 'error';
+  [key: string]: unknown;
+}
+
+export interface ControlLoopOptions {
+  source: SignalSource;
+  pipeline: DecisionPipeline;
+  actuator: Actuator;
+  metrics: PhoebeMetrics;
+  intervalSeconds: number;
+  /** Newest sample older than this (s) means the data is stale: hold and report not ready. */
+  staleAfterSeconds: number;
+  log: (event: LoopEvent) => void;
+  /** Wall clock in ms (injectable for tests). */
+  now?: () => number;
+}
+
+interface LastDecision {
+  time: number;
+  decision: Decision;
+  forecastSource: string;
+  rescale?: RescaleResult;
+}
+
+/**
+ * The control loop of `phoebe run`: every interval it reads the signals, runs the decision
+ * pipeline, acts through the actuator when the plan says so (never two rescales at once),
+ * and updates what /metrics, /readyz and /api/v1/status show.
+ */
+export class ControlLoop implements ServerState {
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private ticking: Promise<void> | undefined;
+  private lastTickAt: number;
+  private lastSourceOkAt = Number.NEGATIVE_INFINITY;
+  private notReadyReason = 'no decision yet';
+  private last: LastDecision | undefined;
+
+  constructor(private readonly options: ControlLoopOptions) {
+    this.now = options.now ?? Date.now;
+    this.lastTickAt = this.now();
+  }
+
+  /** One decision; resolves when it (and any rescale it started) is done. Never rejects. */
+  async tick(): Promise<void> {
+    const { metrics, log } = this.options;
+    const started = performance.now();
+    this.lastTickAt = this.now();
+    let signals: Signals;
+    try {
+      signals = await this.options.source.read();
+      this.lastSourceOkAt = this.now();
+    } catch (err) {
+      this.notReadyReason = `signal source failed: ${err instanceof Error ? err.message : String(err)}`;
+      metrics.setReadiness(false, undefined);
+      log({ event: 'source-error', reason: this.notReadyReason });
+      return;
+    }
+    const age = this.now() / 1000 - signals.latest.t;
+    if (age > this.options.staleAfterSeconds) {
+      this.notReadyReason = `newest sample is ${age.toFixed(0)} s old (limit ${this.options.staleAfterSeconds} s)`;
+      metrics.setReadiness(false, age);
+      log({ event: 'stale', reason: this.notReadyReason });
+      return;
+    }
+    try {
+      const outcome = await this.options.pipeline.decide(signals);
+      const seconds = (performance.now() - started) / 1000;
+      if (outcome.kind === 'waiting') {
+        this.notReadyReason = outcome.reason;
+        metrics.recordWaiting(seconds);
+        metrics.setReadiness(false, age);
+        log({ event: 'waiting', reason: outcome.reason });
+        return;
+      }
+      const { decision } = outcome;
+      this.notReadyReason = 'ready';
+      metrics.setReadiness(true, age);
+      metrics.recordDecision({
+        decision, forecast: outcome.forecast, budget: outcome.budget, forecastErrorRatio: outcome.forecastErrorRatio,
+        seconds, time: this.now() / 1000,
+      });
+      this.last = { time: this.now() / 1000, decision, forecastSource: outcome.forecastSource };
+      log({
+        event: 'decision', action: decision.action, current: decision.currentParallelism, recommended: decision.recommendedParallelism,
+        reason: decision.reason, heldBy: decision.heldBy, seconds: Number(seconds.toFixed(3)),
+      });
+      if (decision.action !== 'hold' && this.options.actuator.mode !== 'recommend') {
+        this.options.pipeline.recordRescale(signals.latest.t);
+        const result = await this.options.actuator.rescale({ parallelism: decision.recommendedParallelism, reason: decision.reason, decision });
+        metrics.recordRescale(result);
+        this.last.rescale = result;
+        log({ event: 'rescale', from: decision.currentParallelism, to: decision.recommendedParallelism, outcome: result.outcome, detail: result.detail, seconds: result.seconds });
+      }
+    } catch (err) {
+      // A bug in a stage must not kill the sidecar: hold, report, and try again next tick.
+      this.notReadyReason = `decision failed: ${err instanceof Error ? err.message : String(err)}`;
+      metrics.setReadiness(false, age);
+      log({ event: 'error', reason: this.notReadyReason });
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const schedule = (): void => {
+      if (!this.running) return;
+      this.ticking = this.tick().finally(() => {
+        this.ticking = undefined;
+        if (this.running) this.timer = setTimeout(schedule, this.options.intervalSeconds * 1000);
+      });
+    };
+    schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+    await this.options.pipeline.close();
+  }
+
+  live(): boolean {
+    // A tick may include a rescale (minutes); beyond ten intervals plus that, something is stuck.
+    return this.now() - this.lastTickAt < Math.max(600, 10 * this.options.intervalSeconds) * 1000;
+  }
+
+  readiness(): { ready: boolean; reason: string } {
+    const fresh = this.now() - this.lastSourceOkAt < 3 * this.options.intervalSeconds * 1000;
+    if (!fresh && this.notReadyReason === 'ready') return { ready: false, reason: 'no answer from the signal source recently' };
+    return { ready: this.notReadyReason === 'ready' && fresh, reason: this.notReadyReason };
+  }
+
+  status(): unknown {
+    return {
+      mode: this.options.actuator.mode,
+      readiness: this.readiness(),
+      lastDecision: this.last ?? null,
+    };
+  }
+}

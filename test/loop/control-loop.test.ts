@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { Actuator, RescaleRequest } from '../../src/act/actuator.js';
+import { PhoebeMetrics } from '../../src/export/metrics.js';
+import { ControlLoop, type LoopEvent } from '../../src/loop/control-loop.js';
+import { DecisionPipeline } from '../../src/loop/decision-pipeline.js';
+import { defaultPhoebeForecaster, phoebePipelineConfig } from '../../src/sim/policies/phoebe.js';
+import { Twin } from '../../src/sim/twin.js';
+import { scenario } from '../sim/fixtures.js';
+
+/** A twin advanced by the test clock, read as a source, rescaled through a thin actuator. */
+function rig(options: { mode: Actuator['mode']; failSource?: () => boolean }) {
+  const sc = scenario({ twin: { initialParallelism: 4, noise: { capacity: 0.02 } } });
+  // 3,000/s for 20 min, then a 10-minute ramp to 9,000/s: p = 4 (4,000/s) must be raised in time.
+  const arrivals = Float64Array.from({ length: 3600 }, (_, t) => 3000 + 6000 * Math.min(1, Math.max(0, (t - 1200) / 600)));
+  const twin = new Twin(sc, arrivals, { seed: 1, startTime: 1_700_000_000 });
+  let nowMs = 1_700_000_000_000;
+  const requests: (RescaleRequest & { second: number })[] = [];
+  const actuator: Actuator = {
+    mode: options.mode,
+    currentParallelism: async () => twin.parallelism,
+    async rescale(request) {
+      requests.push({ ...request, second: twin.elapsed });
+      const outcome = twin.requestRescale(request.parallelism);
+      return { outcome: outcome === 'started' ? 'completed' : 'failed', parallelism: request.parallelism, detail: outcome, seconds: 0 };
+    },
+  };
+  const context = { minParallelism: 2, maxParallelism: 24, initialParallelism: 4, slo: sc.slo, checkpointIntervalSeconds: 10 };
+  const events: LoopEvent[] = [];
+  const metrics = new PhoebeMetrics({ defaultMetrics: false, slo: { ...sc.slo, latencyObjective: 0.98 }, minParallelism: 2, maxParallelism: 24 });
+  const loop = new ControlLoop({
+    source: {
+      read: async () => {
+        if (options.failSource?.()) throw new Error('connect ECONNREFUSED 127.0.0.1:9090');
+        return twin.signals();
+      },
+    },
+    pipeline: new DecisionPipeline(phoebePipelineConfig(context), defaultPhoebeForecaster()),
+    actuator, metrics, intervalSeconds: 30, staleAfterSeconds: 90, log: (e) => events.push(e), now: () => nowMs,
+  });
+  const advance = (seconds: number): void => {
+    for (let i = 0; i < seconds && !twin.done; i++) twin.step();
+    nowMs += seconds * 1000;
+  };
+  return { twin, loop, requests, events, metrics, advance };
+}
+
+describe('ControlLoop', () => {
+  it('scales the job up through the actuator before the load step breaks the latency SLO', async () => {
+    const { twin, loop, requests, advance } = rig({ mode: 'flink-rest' });
+    for (let k = 0; k < 60; k++) {
+      advance(30);
+      await loop.tick();
+    }
+    const up = requests.find((r) => r.parallelism > 9);
+    expect(up).toBeDefined();
+    expect(up?.decision?.action).toBe('scale-up');
+    // After the step the job runs at a parallelism that carries 9,000/s with headroom.
+    expect(twin.parallelism).toBeGreaterThanOrEqual(10);
+    // Late seconds during the ramp: only what rescale downtimes cost (10 s each), no overload.
+    const late = Array.from(twin.record.latencySeconds.subarray(1200, 1800)).filter((l) => l > 1).length;
+    const rescalesDuringRamp = requests.filter((r) => r.second >= 1150 && r.second < 1800).length;
+    expect(rescalesDuringRamp).toBeGreaterThan(0);
+    expect(late).toBeLessThanOrEqual(rescalesDuringRamp * 25);
+    expect(Math.max(...Array.from(twin.record.lag.subarray(1200, 1800)))).toBeLessThan(9000 * 30);
+    expect(loop.readiness().ready).toBe(true);
+    await loop.stop();
+  });
+
+  it('in recommend mode publishes the recommendation and never acts', async () => {
+    const { loop, requests, metrics, advance } = rig({ mode: 'recommend' });
+    for (let k = 0; k < 50; k++) {
+      advance(30);
+      await loop.tick();
+    }
+    expect(requests).toEqual([]);
+    const body = await metrics.registry.metrics();
+    const recommended = Number(/^phoebe_parallelism_recommended (\d+)/m.exec(body)?.[1]);
+    expect(recommended).toBeGreaterThanOrEqual(10);
+    expect(body).toMatch(/^phoebe_parallelism 4$/m);
+    await loop.stop();
+  });
+
+  it('holds and reports not ready while the source fails, and recovers by itself', async () => {
+    let failing = false;
+    const { loop, events, advance, requests } = rig({ mode: 'flink-rest', failSource: () => failing });
+    advance(600);
+    await loop.tick();
+    expect(loop.readiness().ready).toBe(true);
+    failing = true;
+    advance(30);
+    await loop.tick();
+    expect(loop.readiness()).toEqual({ ready: false, reason: expect.stringContaining('ECONNREFUSED') });
+    expect(events.at(-1)?.event).toBe('source-error');
+    const before = requests.length;
+    advance(30);
+    await loop.tick();
+    expect(requests.length).toBe(before);
+    failing = false;
+    advance(30);
+    await loop.tick();
+    expect(loop.readiness().ready).toBe(true);
+    await loop.stop();
+  });
+});
