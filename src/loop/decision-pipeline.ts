@@ -33,6 +33,10 @@ export const DEFAULT_PIPELINE: Omit<PipelineConfig, 'planner' | 'priors'> = {
   calibrationWindow: 240,
 };
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Below this many buckets a forecast is a guess; the persistence forecast is used instead. */
 const MIN_BUCKETS_TO_FORECAST = 20;
 
@@ -82,7 +86,11 @@ export class DecisionPipeline {
     const model = this.qos.update(history);
     if (!model) return { kind: 'waiting', reason: 'no capacity observation yet' };
     this.collectBuckets(signals);
+    // Each stage is synchronous work of a few to tens of ms: let requests (a /metrics scrape)
+    // in between, so a decision never holds the event loop for its whole duration.
+    await yieldToEventLoop();
     const { forecast, source } = await this.forecastArrivals(latest.t, latest.arrivalRate);
+    await yieldToEventLoop();
     const { planner } = this.config;
     const budget = errorBudget(history, {
       ...planner.errorBudget,
@@ -137,6 +145,7 @@ export class DecisionPipeline {
         const from = Math.max(0, count - Math.ceil(this.config.fitWindowSeconds / width));
         await this.forecaster.fit(this.bucketT.slice(from), this.bucketY.slice(from));
         this.fittedAt = now;
+        await yieldToEventLoop();
       } else if (this.fed < count) {
         await this.forecaster.update(this.bucketT.slice(this.fed), this.bucketY.slice(this.fed));
       }
