@@ -29,6 +29,8 @@ export interface ForecastBenchSummary {
   updateSeconds: number;
   /** The season the forecaster confirmed in the data (model steps), or null. */
   detectedSeason: number | null;
+  /** The longer season (a week) the forecaster confirmed in the data, or null. */
+  detectedLongSeason: number | null;
   /** Each component's rolling MAE at the end (over its last scored origins). */
   componentMae: Record<string, number | null>;
 }
@@ -48,7 +50,7 @@ export function registerForecastBench(program: Command): void {
       process.stdout.write(
         `${options.input}: MAE ${summary.mae.toFixed(3)} over ${summary.testRows} test rows; ` +
           `fit ${summary.fitSeconds.toFixed(3)} s, updates ${summary.updateSeconds.toFixed(3)} s; ` +
-          `season ${summary.detectedSeason ?? 'none'}\n`,
+          `season ${summary.detectedSeason ?? 'none'}, long season ${summary.detectedLongSeason ?? 'none'}\n`,
       );
     });
 }
@@ -93,10 +95,12 @@ export async function forecastBench(options: ForecastBenchOptions): Promise<Fore
   });
   let result: ProtocolResult;
   let detectedSeason: number | null;
+  let detectedLongSeason: number | null;
   let componentMae: Record<string, number | null>;
   try {
     result = await runProtocol(series, forecaster, options.horizon, options.split);
     detectedSeason = forecaster.shape?.season ?? null;
+    detectedLongSeason = forecaster.shape?.longSeason ?? null;
     componentMae = { ...forecaster.accuracy().components };
   } catch (err) {
     if (err instanceof BenchInputError) throw new UserError(`${options.input}: ${err.message}`);
@@ -118,6 +122,7 @@ export async function forecastBench(options: ForecastBenchOptions): Promise<Fore
     fitSeconds: result.fitSeconds,
     updateSeconds: result.updateSeconds,
     detectedSeason,
+    detectedLongSeason,
     componentMae,
   };
   if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify(summary, null, 2)}\n`);

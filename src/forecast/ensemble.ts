@@ -14,6 +14,13 @@ export interface EnsembleConfig {
   families: readonly ModelFamily[];
   /** Lead times scored per origin (the horizon the forecasts will be used at). */
   horizon: number;
+  /**
+   * Leads whose forecasts are averaged per target before a component is scored. Decisions
+   * (and the published protocol) use every forecast made for a moment from the origins up
+   * to this many steps before it, so that average, not each lead alone, is what the weights
+   * judge: a model with noisy single leads can have the best average, and vice versa.
+   */
+  averagedLeads: number;
   /** Origins of the tail backtest (fewer when the history is short). */
   validationOrigins: number;
   /** Scored forecasts per lead that the weights and intervals remember. */
@@ -30,7 +37,10 @@ export interface EnsembleConfig {
 interface Component {
   readonly name: string;
   model: FittedModel;
+  /** Errors per lead (origin, lead pairs). */
   readonly errors: RollingErrors;
+  /** Errors of the lead-averaged forecast per target, at lead slot 0: the basis of the weights. */
+  readonly averaged: RollingErrors;
   failed: boolean;
   /** Consecutive origins whose forecast was out of bounds. */
   diverged: number;
@@ -78,7 +88,7 @@ export class Ensemble {
    */
   static async fit(y: readonly number[], season: number | null, config: EnsembleConfig): Promise<Ensemble> {
     const validation = Math.min(config.validationOrigins, Math.floor(y.length / 4));
-    const errorsByName = new Map<string, RollingErrors>();
+    const errorsByName = new Map<string, { errors: RollingErrors; averaged: RollingErrors }>();
     const combinedErrors = new RollingErrors(config.errorWindow);
     if (validation > 0) {
       const prefix = y.slice(0, y.length - validation);
@@ -93,21 +103,22 @@ export class Ensemble {
     return Ensemble.build(y, season, config, errorsByName, combinedErrors);
   }
 
-  private static async build(y: readonly number[], season: number | null, config: EnsembleConfig, errorsByName: Map<string, RollingErrors>, combined: RollingErrors): Promise<Ensemble> {
+  private static async build(y: readonly number[], season: number | null, config: EnsembleConfig, errorsByName: Map<string, { errors: RollingErrors; averaged: RollingErrors }>, combined: RollingErrors): Promise<Ensemble> {
     const components: Component[] = [];
     for (const family of config.families) {
       // Fits are synchronous CPU work; letting the event loop run between them keeps a
       // refit from starving everything else the process does (metrics, probes, timers).
-      await yieldIfBusy();
+      // Each fit starts on a fresh slice, so no two of them add up to one long stall.
+      await yieldIfBusy(0);
       try {
         const model = await family.fit(y, season);
         if (model === null) continue;
-        let errors = errorsByName.get(family.name);
-        if (errors === undefined) {
-          errors = new RollingErrors(config.errorWindow);
-          errorsByName.set(family.name, errors);
+        let scores = errorsByName.get(family.name);
+        if (scores === undefined) {
+          scores = { errors: new RollingErrors(config.errorWindow), averaged: new RollingErrors(config.errorWindow) };
+          errorsByName.set(family.name, scores);
         }
-        components.push({ name: family.name, model, errors, failed: false, diverged: 0 });
+        components.push({ name: family.name, model, errors: scores.errors, averaged: scores.averaged, failed: false, diverged: 0 });
       } catch (err) {
         config.onComponentFailure?.(family.name, err);
       }
@@ -136,20 +147,33 @@ export class Ensemble {
     return this.recent.length > 1 ? Math.sqrt(sum / (this.recent.length - 1)) : 0;
   }
 
+  /** Each component's MAE of its lead-averaged forecasts (the basis of the weights). */
   componentMae(): Record<string, number | null> {
-    return Object.fromEntries(this.components.map((c) => [c.name, c.errors.mae()]));
+    return Object.fromEntries(this.components.map((c) => [c.name, c.averaged.mae()]));
   }
 
   append(value: number): void {
     const index = this.count;
+    const sums = new Map<string, { sum: number; n: number }>();
     for (const p of this.pending) {
       const lead = index - p.origin;
       if (lead < 0 || lead >= p.combined.length) continue;
       this.errors.record(lead, value, p.combined[lead] as number);
       for (const c of this.components) {
         const f = p.byComponent.get(c.name);
-        if (f !== undefined) c.errors.record(lead, value, f[lead] as number);
+        if (f === undefined) continue;
+        c.errors.record(lead, value, f[lead] as number);
+        if (lead < this.config.averagedLeads) {
+          const acc = sums.get(c.name) ?? { sum: 0, n: 0 };
+          acc.sum += f[lead] as number;
+          acc.n++;
+          sums.set(c.name, acc);
+        }
       }
+    }
+    for (const c of this.components) {
+      const acc = sums.get(c.name);
+      if (acc !== undefined) c.averaged.record(0, value, acc.sum / acc.n);
     }
     this.pending = this.pending.filter((p) => index + 1 - p.origin < p.combined.length);
     for (const c of this.components) {
@@ -187,7 +211,7 @@ export class Ensemble {
         this.fail(c, new RangeError(`forecast outside ±${cap} at ${c.diverged} origins in a row`));
       }
     }
-    const weights = combinationWeights(this.components.filter((c) => byComponent.has(c.name)).map((c) => ({ name: c.name, mae: c.errors.mae() })), this.config.combination);
+    const weights = combinationWeights(this.components.filter((c) => byComponent.has(c.name)).map((c) => ({ name: c.name, mae: c.averaged.mae() })), this.config.combination);
     let mean = new Array<number>(h).fill(0);
     if (weights.size === 0) {
       // Every model failed: the seasonal naive forecast (or the last value) stands in.

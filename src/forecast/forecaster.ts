@@ -9,7 +9,7 @@ import { lastValueFamily, seasonalNaiveFamily } from './naive-models.js';
 import { BucketAccumulator, isObservation, typicalStep } from './regular-series.js';
 import { quantile } from './rolling-errors.js';
 import { sarimaCssFamily } from './sarima-css.js';
-import { detectSeason } from './seasonality.js';
+import { detectLongSeason, detectSeason } from './seasonality.js';
 import type { Forecast, ForecastAccuracy, Forecaster, ModelFamily } from './types.js';
 
 /**
@@ -31,6 +31,11 @@ export interface ForecasterConfig {
   bucketSeconds: number | null;
   /** Seasonal periods (seconds) to prefer when the data confirms them, e.g. one day. */
   seasonCandidatesSeconds: readonly number[];
+  /**
+   * Whole multiples of the season that may form a second, longer one (a week over a day); it
+   * is used only when the history holds two of its cycles and its autocorrelation confirms it.
+   */
+  longSeasonMultiples: readonly number[];
   /** Input steps ahead the combination is judged on: the horizon the forecasts serve. */
   horizonSteps: number;
   /** Coverage of the prediction interval. */
@@ -49,6 +54,7 @@ export const DEFAULT_FORECASTER: ForecasterConfig = {
   maxPoints: 2000,
   bucketSeconds: null,
   seasonCandidatesSeconds: [86_400],
+  longSeasonMultiples: [7],
   horizonSteps: 1,
   level: 0.9,
   validationOrigins: 200,
@@ -57,15 +63,26 @@ export const DEFAULT_FORECASTER: ForecasterConfig = {
   mstl: true,
 };
 
-export function componentFamilies(config: Pick<ForecasterConfig, 'arima' | 'mstl'>, season: number | null): ModelFamily[] {
+/** A family fitted at a fixed period instead of the detected season, under its own name. */
+function atPeriod(family: ModelFamily, period: number): ModelFamily {
+  const name = `${family.name}@${period}`;
+  return { name, fit: (y) => family.fit(y, period) };
+}
+
+export function componentFamilies(config: Pick<ForecasterConfig, 'arima' | 'mstl'>, season: number | null, longSeason: number | null = null): ModelFamily[] {
   const families: ModelFamily[] = [
     seasonalNaiveFamily,
     lastValueFamily,
     holtWintersFamily,
     sarimaCssFamily({ p: 1, d: 0, q: 1, P: 0, D: 1, Q: 1 }),
     sarimaCssFamily({ p: 1, d: 0, q: 1, P: 1, D: 1, Q: 1 }),
+    sarimaCssFamily({ p: 3, d: 0, q: 1, P: 0, D: 1, Q: 1 }),
+    sarimaCssFamily({ p: 3, d: 1, q: 1, P: 1, D: 0, Q: 0 }),
     sarimaCssFamily({ p: 2, d: 1, q: 1, P: 0, D: 0, Q: 0 }),
+    sarimaCssFamily({ p: 2, d: 1, q: 2, P: 0, D: 0, Q: 0 }),
   ];
+  // A confirmed longer season (weekday against weekend) gets its own naive and Holt-Winters.
+  if (longSeason !== null) families.push(atPeriod(seasonalNaiveFamily, longSeason), atPeriod(holtWintersFamily, longSeason));
   // MSTL has no state update: it refits about 12 times a season, which bounds its cost.
   if (config.mstl) families.push(mstlFamily({ refitEvery: Math.max(2, Math.round((season ?? 24) / 12)) }));
   if (config.arima !== null) families.push(arimaFamily(config.arima));
@@ -78,6 +95,7 @@ interface State {
   inputStep: number;
   lastT: number;
   season: number | null;
+  longSeason: number | null;
 }
 
 export class EnsembleForecaster implements Forecaster {
@@ -89,8 +107,8 @@ export class EnsembleForecaster implements Forecaster {
   }
 
   /** The season in use (in model steps) and the model step (seconds), for explanations. */
-  get shape(): { season: number | null; stepSeconds: number } | null {
-    return this.state === null ? null : { season: this.state.season, stepSeconds: this.state.buckets.width };
+  get shape(): { season: number | null; longSeason: number | null; stepSeconds: number } | null {
+    return this.state === null ? null : { season: this.state.season, longSeason: this.state.longSeason, stepSeconds: this.state.buckets.width };
   }
 
   async fit(t: readonly number[], y: readonly number[]): Promise<void> {
@@ -120,10 +138,13 @@ export class EnsembleForecaster implements Forecaster {
     }
     const candidates = this.config.seasonCandidatesSeconds.map((s) => s / width).filter((s) => Number.isInteger(s));
     const season = detectSeason(grid, { candidates });
-    const horizon = Math.ceil((this.config.horizonSteps * inputStep) / width) + 1;
+    const longSeason = detectLongSeason(grid, season, this.config.longSeasonMultiples);
+    const served = Math.ceil((this.config.horizonSteps * inputStep) / width);
+    const horizon = served + 1;
     const ensemble = await Ensemble.fit(grid, season, {
-      families: componentFamilies(this.config, season),
+      families: componentFamilies(this.config, season, longSeason),
       horizon,
+      averagedLeads: served,
       validationOrigins: this.config.validationOrigins,
       errorWindow: this.config.validationOrigins,
       combination: this.config.combination,
@@ -132,7 +153,7 @@ export class EnsembleForecaster implements Forecaster {
       ...(this.config.onComponentFailure ? { onComponentFailure: this.config.onComponentFailure } : {}),
     });
     this.state?.ensemble.dispose();
-    this.state = { ensemble, buckets, inputStep, lastT, season };
+    this.state = { ensemble, buckets, inputStep, lastT, season, longSeason };
   }
 
   async update(t: readonly number[], y: readonly number[]): Promise<void> {

@@ -152,7 +152,8 @@ export const holtWintersFamily: ModelFamily = {
     if (season === null) return null;
     let chosen: HoltWintersFit | null = null;
     for (const spec of SPECS) {
-      await yieldIfBusy();
+      // Each form is a separate optimisation: a fresh event-loop slice for each.
+      await yieldIfBusy(0);
       const fit = fitHoltWinters(y, season, spec);
       if (fit !== null && (chosen === null || fit.aic < chosen.aic)) chosen = fit;
     }

@@ -60,3 +60,16 @@ export function detectSeason(y: readonly number[], options: SeasonalityOptions =
   }
   return best;
 }
+
+/**
+ * The longest of `multiples`·season the data confirm as a second, longer season (a week over a
+ * day): the history must hold two of its cycles, and its autocorrelation must reach the same
+ * bar a season has to. Null when none is confirmed.
+ */
+export function detectLongSeason(y: readonly number[], season: number | null, multiples: readonly number[], minCorrelation = 0.3): number | null {
+  if (season === null) return null;
+  const periods = multiples.map((m) => m * season).filter((p) => Number.isInteger(p) && p > season && 2 * p <= y.length).sort((a, b) => b - a);
+  if (periods.length === 0) return null;
+  const acf = autocorrelation(y, periods[0] as number);
+  return periods.find((p) => (acf[p] as number) >= minCorrelation) ?? null;
+}

@@ -69,7 +69,7 @@ describe('EnsembleForecaster on bad input', () => {
     const y = t.map((s) => daily((s - 1_700_000_000) / 3600));
     const f = new EnsembleForecaster({ mstl: false, horizonSteps: 12 });
     await f.fit(t, y);
-    expect(f.shape).toEqual({ season: 24, stepSeconds: 3600 });
+    expect(f.shape).toEqual({ season: 24, longSeason: null, stepSeconds: 3600 });
     expectSane(await f.forecast(12), 12);
   });
 });
@@ -84,6 +84,30 @@ describe('EnsembleForecaster behaviour', () => {
     expect(acc.count).toBeGreaterThan(0);
     expect(acc.relativeMae).not.toBeNull();
     expect(acc.relativeMae!).toBeLessThan(0.1);
+  });
+
+  it('confirms a weekly season (weekdays against weekends) and forecasts the weekend from a week ago', async () => {
+    // Weekdays follow the daily curve; the two weekend days stay low. A day-ago forecast gets
+    // the first weekend hours wrong; a week-ago one does not.
+    const weekly = (i: number) => (Math.floor(i / 24) % 7 >= 5 ? 300 + 20 * Math.sin(i * 1.3) : daily(i));
+    const n = 24 * 7 * 3 + 24 * 5; // ends on a Friday night: the weekend is next
+    const y = Array.from({ length: n }, (_, i) => weekly(i));
+    const f = new EnsembleForecaster({ mstl: false, horizonSteps: 12 });
+    await f.fit(hourly(n), y);
+    expect(f.shape?.longSeason).toBe(168);
+    const out = await f.forecast(12);
+    expectSane(out, 12);
+    const truth = Array.from({ length: 12 }, (_, k) => weekly(n + k));
+    const mae = truth.reduce((a, v, k) => a + Math.abs(v - out.mean[k]!), 0) / 12;
+    expect(mae).toBeLessThan(100);
+    expect(Object.keys(out.weights)).toContain('seasonal-naive@168');
+  });
+
+  it('uses no weekly season when the history holds less than two weeks', async () => {
+    const f = new EnsembleForecaster({ mstl: false, horizonSteps: 12 });
+    const y = Array.from({ length: 24 * 13 }, (_, i) => daily(i));
+    await f.fit(hourly(y.length), y);
+    expect(f.shape).toMatchObject({ season: 24, longSeason: null });
   });
 
   it('keeps working when the ARIMA worker fails: the component drops out, the forecast stays sane', async () => {
