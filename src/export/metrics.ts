@@ -35,8 +35,12 @@ export class PhoebeMetrics {
   private readonly ready: Gauge;
   private readonly lastDecision: Gauge;
   private readonly downtime: Gauge;
+  private readonly recoveryAtCurrent: Gauge;
+  private readonly latencyAtCurrent: Gauge;
+  private readonly observedLatency: Gauge;
+  private readonly mode: Gauge;
 
-  constructor(options: { defaultMetrics?: boolean; slo: { latencySeconds: number; latencyObjective: number; recoveryTimeSeconds: number }; minParallelism: number; maxParallelism: number }) {
+  constructor(options: { defaultMetrics?: boolean; mode?: string; slo: { latencySeconds: number; latencyObjective: number; recoveryTimeSeconds: number }; minParallelism: number; maxParallelism: number }) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const gauge = (name: string, help: string, labelNames: string[] = []): Gauge => new Gauge({ name, help, labelNames, registers });
@@ -61,6 +65,12 @@ export class PhoebeMetrics {
     this.ready = gauge('phoebe_ready', '1 when phoebe has fresh data and models, 0 otherwise.');
     this.lastDecision = gauge('phoebe_last_decision_timestamp_seconds', 'Unix time of the last decision.');
     this.downtime = gauge('phoebe_downtime_estimate_seconds', 'Learned downtime of a restart and of a rescale.', ['kind']);
+    // The current parallelism's predictions on their own, so alerts need no label arithmetic.
+    this.recoveryAtCurrent = gauge('phoebe_predicted_recovery_current_seconds', 'Worst predicted recovery time over the horizon at the current parallelism (+Inf: never).');
+    this.latencyAtCurrent = gauge('phoebe_predicted_latency_current_seconds', 'Worst predicted latency over the horizon at the current parallelism (+Inf: overloaded).');
+    this.observedLatency = gauge('phoebe_latency_seconds', 'End-to-end latency of the job as phoebe last read it.');
+    this.mode = gauge('phoebe_actuation_mode', 'The actuation mode phoebe runs in (1 for the active one).', ['mode']);
+    if (options.mode) this.mode.set({ mode: options.mode }, 1);
 
     this.slo.set({ slo: 'latency_seconds' }, options.slo.latencySeconds);
     this.slo.set({ slo: 'recovery_seconds' }, options.slo.recoveryTimeSeconds);
@@ -71,7 +81,15 @@ export class PhoebeMetrics {
     for (const action of ['hold', 'scale-up', 'scale-down', 'waiting']) this.decisions.inc({ action }, 0);
   }
 
-  recordDecision(input: { decision: Decision; forecast: WorkloadForecast; budget: ErrorBudgetState; forecastErrorRatio: number | null; seconds: number; time: number }): void {
+  recordDecision(input: {
+    decision: Decision;
+    forecast: WorkloadForecast;
+    budget: ErrorBudgetState;
+    forecastErrorRatio: number | null;
+    seconds: number;
+    time: number;
+    observedLatencySeconds?: number;
+  }): void {
     const { decision, forecast } = input;
     this.decisions.inc({ action: decision.action });
     this.decisionDuration.observe(input.seconds);
@@ -86,6 +104,12 @@ export class PhoebeMetrics {
       this.forecast.set({ horizon_seconds: String(horizon), bound: 'mean' }, forecast.mean[k] as number);
       this.forecast.set({ horizon_seconds: String(horizon), bound: 'upper' }, forecast.upper[k] as number);
     }
+    const atCurrent = decision.candidates.find((c) => c.parallelism === decision.currentParallelism);
+    if (atCurrent) {
+      this.recoveryAtCurrent.set(atCurrent.worstRecoverySeconds);
+      this.latencyAtCurrent.set(atCurrent.worstLatencySeconds);
+    }
+    if (input.observedLatencySeconds !== undefined) this.observedLatency.set(input.observedLatencySeconds);
     for (const c of decision.candidates) {
       const p = String(c.parallelism);
       this.predictedRecovery.set({ parallelism: p }, c.worstRecoverySeconds);

@@ -94,7 +94,7 @@ export class ControlLoop implements ServerState {
       metrics.setReadiness(true, age);
       metrics.recordDecision({
         decision, forecast: outcome.forecast, budget: outcome.budget, forecastErrorRatio: outcome.forecastErrorRatio,
-        seconds, time: this.now() / 1000,
+        seconds, time: this.now() / 1000, observedLatencySeconds: signals.latest.latencySeconds,
       });
       this.last = { time: this.now() / 1000, decision, forecastSource: outcome.forecastSource };
       log({
