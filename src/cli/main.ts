@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from './user-error.js';
 import { registerSimulate } from './simulate.js';
 import { registerForecastBench } from './forecast-bench.js';
+import { registerValidateConfig } from './validate-config.js';
 
 export const EXIT_USAGE = 2;
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSimulate(program);
   registerForecastBench(program);
+  registerValidateConfig(program);
   return program;
 }
 
