@@ -1,0 +1,155 @@
+/**
+ * `taskmanager-deployment`: for Flink's reactive mode (scheduler-mode: reactive), where the job's
+ * parallelism follows the TaskManagers. phoebe sets the `scale` subresource of the TaskManager
+ * Deployment (apps/v1) to replicas = ceil(p / slotsPerTaskManager) — a merge patch of spec.replicas —
+ * and waits, bounded, until the scale's status.replicas matches. Flink rescales itself from its
+ * latest checkpoint when TaskManagers come or go; phoebe never touches the job.
+ */
+import { PatchStrategy, type V1Scale } from '@kubernetes/client-node';
+import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
+import { describeError } from './errors.js';
+import { callOptions, type KubeClients } from './kube-client.js';
+import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes-events.js';
+import { stderrLogger, type ActLogger } from './logger.js';
+import { pollUntil, secondsSince, type Probe } from './timing.js';
+
+export interface TaskManagerDeploymentActuatorOptions {
+  kube: Pick<KubeClients, 'apps'>;
+  namespace: string;
+  /** metadata.name of the TaskManager Deployment. */
+  name: string;
+  /** taskmanager.numberOfTaskSlots. */
+  slotsPerTaskManager: number;
+  /** Never scale beyond this many TaskManagers. Default: no limit. */
+  maxReplicas?: number;
+  /** Per-request timeout (ms). Default 10 000. */
+  requestTimeoutMs?: number;
+  /** How long the Deployment may take to reach the replicas (ms). Default 300 000. */
+  readyTimeoutMs?: number;
+  /** Poll interval (ms). Default 2 000. */
+  pollIntervalMs?: number;
+  /** fieldManager of the patch. Default "phoebe". */
+  fieldManager?: string;
+  /** Record a Kubernetes Event on the Deployment for every rescale. */
+  events?: RescaleEventSink;
+  logger?: ActLogger;
+}
+
+/** TaskManagers needed for parallelism p. */
+export function replicasFor(p: number, slotsPerTaskManager: number): number {
+  return Math.ceil(p / slotsPerTaskManager);
+}
+
+export class TaskManagerDeploymentActuator implements Actuator {
+  readonly mode = 'taskmanager-deployment' as const;
+  private readonly options: TaskManagerDeploymentActuatorOptions;
+  private readonly logger: ActLogger;
+  private readonly timeoutMs: number;
+  private busy = false;
+
+  constructor(options: TaskManagerDeploymentActuatorOptions) {
+    if (!options.namespace || !options.name) throw new Error('taskmanager-deployment actuator: set namespace and name');
+    if (!Number.isInteger(options.slotsPerTaskManager) || options.slotsPerTaskManager < 1) {
+      throw new Error('taskmanager-deployment actuator: slotsPerTaskManager must be an integer ≥ 1');
+    }
+    this.options = options;
+    this.logger = options.logger ?? stderrLogger;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+  }
+
+  private get ref(): string {
+    return `Deployment ${this.options.namespace}/${this.options.name}`;
+  }
+
+  private readScale(): Promise<V1Scale> {
+    return this.options.kube.apps.readNamespacedDeploymentScale({ name: this.options.name, namespace: this.options.namespace }, callOptions(this.timeoutMs));
+  }
+
+  /** Slots the running TaskManagers offer (reactive mode uses them all, up to the max parallelism). */
+  async currentParallelism(): Promise<number | undefined> {
+    try {
+      const scale = await this.readScale();
+      const replicas = scale.status?.replicas;
+      return typeof replicas === 'number' ? replicas * this.options.slotsPerTaskManager : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async rescale(request: RescaleRequest): Promise<RescaleResult> {
+    const start = Date.now();
+    if (this.busy) return { outcome: 'failed', detail: 'another rescale is still in progress', seconds: 0 };
+    this.busy = true;
+    const seen: { from?: number; uid?: string } = {};
+    let outcome: Omit<RescaleResult, 'seconds'>;
+    try {
+      outcome = await this.run(request, seen);
+    } catch (err) {
+      outcome = { outcome: 'failed', detail: `${this.ref}: ${describeError(err)}` };
+    } finally {
+      this.busy = false;
+    }
+    const result: RescaleResult = { ...outcome, seconds: secondsSince(start) };
+    const fields = { target: this.ref, from: seen.from, to: request.parallelism, seconds: result.seconds };
+    if (result.outcome === 'failed') this.logger.warn(`rescale failed: ${result.detail}`, fields);
+    else this.logger.info(`rescale ${result.outcome}: ${result.detail}`, fields);
+    if (result.outcome !== 'skipped' && this.options.events) {
+      const target: EventTarget = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: this.options.name,
+        namespace: this.options.namespace,
+        ...(seen.uid ? { uid: seen.uid } : {}),
+      };
+      await recordRescaleEvent(this.options.events, { target, mode: this.mode, from: seen.from, request, result }, this.logger);
+    }
+    return result;
+  }
+
+  private async run(request: RescaleRequest, seen: { from?: number; uid?: string }): Promise<Omit<RescaleResult, 'seconds'>> {
+    const p = request.parallelism;
+    const slots = this.options.slotsPerTaskManager;
+    if (!Number.isInteger(p) || p < 1) return { outcome: 'failed', detail: `invalid parallelism ${p}` };
+    const replicas = replicasFor(p, slots);
+    if (this.options.maxReplicas !== undefined && replicas > this.options.maxReplicas) {
+      return { outcome: 'failed', detail: `${replicas} TaskManagers needed for parallelism ${p}, above maxReplicas ${this.options.maxReplicas}` };
+    }
+    const before = await this.readScale();
+    seen.uid = before.metadata?.uid;
+    const specBefore = before.spec?.replicas;
+    const statusBefore = before.status?.replicas;
+    if (typeof statusBefore === 'number') seen.from = statusBefore * slots;
+    if (specBefore === replicas && statusBefore === replicas) {
+      return { outcome: 'skipped', parallelism: replicas * slots, detail: `${this.ref} already runs ${replicas} TaskManagers (${replicas * slots} slots)` };
+    }
+    if (specBefore !== replicas) {
+      this.logger.info('scaling TaskManager Deployment', { target: this.ref, from: specBefore, to: replicas });
+      const patched = await this.options.kube.apps.patchNamespacedDeploymentScale(
+        { name: this.options.name, namespace: this.options.namespace, body: { spec: { replicas } }, fieldManager: this.options.fieldManager ?? 'phoebe' },
+        callOptions(this.timeoutMs, PatchStrategy.MergePatch),
+      );
+      seen.uid = patched?.metadata?.uid ?? seen.uid;
+    }
+
+    const readyTimeoutMs = this.options.readyTimeoutMs ?? 300_000;
+    const waited = await pollUntil<number>(
+      { timeoutMs: readyTimeoutMs, intervalMs: this.options.pollIntervalMs ?? 2_000 },
+      async (): Promise<Probe<number>> => {
+        const scale = await this.readScale();
+        const status = scale.status?.replicas;
+        if (status === replicas) return { done: true, value: status };
+        return { done: false, state: `spec.replicas ${scale.spec?.replicas ?? '?'}, status.replicas ${status ?? '?'}` };
+      },
+      describeError,
+    );
+    const slotsText = p === replicas * slots ? '' : ` (${replicas * slots} slots for parallelism ${p})`;
+    if (!waited.ok) {
+      return { outcome: 'failed', detail: `${this.ref} scaled to ${replicas} replicas but not there within ${Math.round(readyTimeoutMs / 1000)} s (${waited.state})` };
+    }
+    return {
+      outcome: 'completed',
+      parallelism: waited.value * slots,
+      detail: `${this.ref}: ${specBefore ?? '?'} → ${replicas} TaskManagers × ${slots} slots${slotsText}`,
+    };
+  }
+}
