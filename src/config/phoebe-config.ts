@@ -317,6 +317,7 @@ export function parsePhoebeConfig(text: string, source: string, env: NodeJS.Proc
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${source}: document: expected a mapping of keys`);
 
+  dropNulls(raw as Record<string, unknown>);
   const applied = applyEnvOverrides(raw as Record<string, unknown>, env);
   const parsed = phoebeConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -330,6 +331,22 @@ export function parsePhoebeConfig(text: string, source: string, env: NodeJS.Proc
   const config = complete(parsed.data, source, applied.map((o) => o.name));
   if (options.checkFiles ?? true) checkFiles(config);
   return config;
+}
+
+/**
+ * A key without a value (`kubernetes:` with its lines commented out) is YAML null: an empty
+ * section at the top level (so a missing key inside is named), absent below it (so the default
+ * applies or the key is reported missing).
+ */
+function dropNulls(node: Record<string, unknown>, top = true): void {
+  for (const [key, value] of Object.entries(node)) {
+    if (value === null) {
+      if (top) node[key] = {};
+      else delete node[key];
+    } else if (typeof value === 'object' && !Array.isArray(value)) {
+      dropNulls(value as Record<string, unknown>, false);
+    }
+  }
 }
 
 type Override = (typeof ENV_OVERRIDES)[number];
