@@ -201,11 +201,10 @@ export class FlinkRestClient {
   }
 
   /** `GET /jobs/{jobid}` */
-  getJob(jobId: JobID): Promise<JobDetailsInfo> {
-    return this.request<JobDetailsInfo>('GET', `jobs/${checkId(jobId, 'job id')}`).then((job) => {
-      if (!job || typeof job !== 'object' || typeof job.state !== 'string') throw new Error('GET /jobs/{jobid}: response has no state');
-      return { ...job, vertices: Array.isArray(job.vertices) ? job.vertices : [] };
-    });
+  async getJob(jobId: JobID): Promise<JobDetailsInfo> {
+    const job = await this.request<JobDetailsInfo>('GET', `jobs/${checkId(jobId, 'job id')}`);
+    if (!job || typeof job !== 'object' || typeof job.state !== 'string') throw new Error('GET /jobs/{jobid}: response has no state');
+    return { ...job, vertices: Array.isArray(job.vertices) ? job.vertices : [] };
   }
 
   /** `GET /jobs/overview` */
@@ -300,11 +299,21 @@ function flinkErrorReason(text: string): string {
   try {
     const parsed = JSON.parse(text) as { errors?: unknown };
     if (Array.isArray(parsed.errors) && parsed.errors.length > 0) {
-      const lines = parsed.errors.slice(0, 2).map((e) => (String(e).split('\n')[0] ?? '').trim()).filter((l) => l !== '');
-      return redact(lines.join('; '), 200);
+      const lines = parsed.errors.slice(0, 2).map(firstMeaningfulLine).filter((l) => l !== '');
+      return redact(lines.join('; '), 240);
     }
   } catch {
     // not JSON
   }
   return redact(text.split('\n')[0] ?? '', 120);
+}
+
+/** The first line of an error entry that is not Flink's wrapper ("<Exception on server side:") or a stack frame. */
+function firstMeaningfulLine(entry: unknown): string {
+  for (const raw of String(entry).split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('<Exception on server side') || line.startsWith('at ') || line.startsWith('End of exception')) continue;
+    return line;
+  }
+  return '';
 }
