@@ -155,6 +155,8 @@ class DriverClient implements PrometheusClient {
     // An error of our own (a credentials file) thrown in the request interceptor comes back wrapped.
     const original = (err as { original?: unknown } | undefined)?.original;
     if (original instanceof PrometheusError) return original;
+    // prometheus-query re-wraps its own error objects thrown on the success path (a non-API answer).
+    if (original && typeof original === 'object' && 'errorType' in original && !('isAxiosError' in original)) return this.toError(original);
     const secrets = [...this.secrets].sort((a, b) => b.length - a.length);
     const safe = (text: string) => scrub(text, secrets).slice(0, 500);
     const e = (err ?? {}) as { errorType?: string; code?: string; error?: string; httpStatus?: number; message?: string };
