@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from './user-error.js';
 import { registerSimulate } from './simulate.js';
 import { registerForecastBench } from './forecast-bench.js';
+import { registerTwin } from './twin.js';
 import { registerValidateConfig } from './validate-config.js';
 
 export const EXIT_USAGE = 2;
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSimulate(program);
   registerForecastBench(program);
+  registerTwin(program);
   registerValidateConfig(program);
   return program;
 }

@@ -1,5 +1,5 @@
 import type { Scenario } from '../config/scenario.js';
-import { JOB_STATUS_BY_CODE, JOB_STATUS_CODE, type SignalHistory, type Signals } from '../observe/signals.js';
+import { JOB_STATUS_BY_CODE, JOB_STATUS_CODE, type JobStatus, type SignalHistory, type Signals } from '../observe/signals.js';
 import { capacityTable } from './capacity.js';
 import { seededNormal } from './random.js';
 
@@ -58,6 +58,13 @@ export class Twin {
   rescalesStarted = 0;
   rescalesCompleted = 0;
   rescalesRejected = 0;
+  /** Set by stopWithSavepoint(): the job is stopped and runs again only after resumeAt(). */
+  private awaitingResume = false;
+  /** Second of the stop and the seconds a resumption takes, while awaitingResume. */
+  private heldSince = 0;
+  private heldRestoreSeconds = 0;
+  /** Scenario failures that found no job to fail (the job was stopped, awaiting resumeAt()). */
+  failuresSkipped = 0;
 
   constructor(
     private readonly scenario: Pick<Scenario, 'twin' | 'failures'>,
@@ -112,6 +119,107 @@ export class Twin {
     return 'started';
   }
 
+  /** Whether the job is RUNNING, RESTARTING or RESCALING now (before the next second). */
+  get status(): JobStatus {
+    return JOB_STATUS_BY_CODE[this.statusCode] ?? 'RUNNING';
+  }
+
+  /** Parallelism the job runs at, or resumes with after the current downtime. */
+  get targetParallelism(): number {
+    return this.pendingRescale ?? (this.statusCode === RUNNING ? this.p : this.resumeParallelism);
+  }
+
+  /** Records waiting in Kafka now. */
+  get lag(): number {
+    return this.lagRecords;
+  }
+
+  /** A rescale was accepted by requestRescale() and starts with the next second. */
+  get rescalePending(): boolean {
+    return this.pendingRescale !== undefined;
+  }
+
+  /** The job was stopped by stopWithSavepoint() and waits for resumeAt(). */
+  get stopped(): boolean {
+    return this.awaitingResume;
+  }
+
+  /** Whether the scenario injects a failure at the start of this second (0-based). */
+  failsAt(second: number): boolean {
+    return this.failureAt.has(second);
+  }
+
+  /**
+   * Stop-with-savepoint with no restart scheduled yet (the live twin's REST and operator flows):
+   * from the next second the job is down (RESCALING, no rollback: the savepoint is the last
+   * completed checkpoint) until resumeAt() schedules its restart. Scenario failures while it
+   * waits are skipped and counted in failuresSkipped: there is no job for them to hit.
+   * `restoreSeconds` (default: the rescale downtime) is how long a restart takes once
+   * scheduled; the latency of a waiting job counts max(stop + rescale downtime, now +
+   * restoreSeconds) as its remaining downtime, i.e. as if it were resubmitted now.
+   * Accepted only while RUNNING with no rescale pending, like requestRescale().
+   */
+  stopWithSavepoint(restoreSeconds?: number): boolean {
+    if (this.statusCode !== RUNNING || this.pendingRescale !== undefined) {
+      this.rescalesRejected++;
+      return false;
+    }
+    const s = this.second;
+    this.statusCode = RESCALING;
+    this.downUntil = Number.POSITIVE_INFINITY;
+    this.resumeParallelism = this.p;
+    this.processedSinceCheckpoint = 0;
+    this.runningSinceCheckpoint = 0;
+    this.lastCheckpointSecond = s;
+    this.rescalesStarted++;
+    this.awaitingResume = true;
+    this.heldSince = s;
+    this.heldRestoreSeconds = Math.max(0, restoreSeconds ?? this.scenario.twin.rescaleDowntimeSeconds);
+    return true;
+  }
+
+  /**
+   * Schedules the job stopped by stopWithSavepoint() to run again at `parallelism` (clamped to
+   * [minParallelism, maxParallelism]) from second `atSecond` on (at the earliest the next
+   * second). Returns false when the job is not waiting for it.
+   */
+  resumeAt(parallelism: number, atSecond: number): boolean {
+    if (!this.awaitingResume) return false;
+    this.awaitingResume = false;
+    this.resumeParallelism = this.clampParallelism(parallelism);
+    this.downUntil = Math.max(Math.ceil(atSecond), this.second);
+    return true;
+  }
+
+  /**
+   * Changes the parallelism of a change already under way: a rescale accepted this second, or
+   * the restart after a failure or rescale (the job comes back at the new parallelism when its
+   * downtime ends, as the adaptive scheduler does with new resource requirements). Returns
+   * false when nothing is under way (RUNNING with no pending rescale, or stopped).
+   */
+  retarget(parallelism: number): boolean {
+    const target = this.clampParallelism(parallelism);
+    if (this.pendingRescale !== undefined) {
+      if (target === this.p) this.pendingRescale = undefined;
+      else this.pendingRescale = target;
+      return true;
+    }
+    if (this.statusCode === RUNNING || this.awaitingResume) return false;
+    this.resumeParallelism = target;
+    return true;
+  }
+
+  private clampParallelism(parallelism: number): number {
+    const { minParallelism, maxParallelism } = this.scenario.twin;
+    return Math.min(maxParallelism, Math.max(minParallelism, Math.round(parallelism)));
+  }
+
+  private remainingDowntime(s: number): number {
+    if (!this.awaitingResume) return this.downUntil - s;
+    const rescale = this.scenario.twin.rescaleDowntimeSeconds;
+    return Math.max(this.heldSince + rescale, s + this.heldRestoreSeconds) - s;
+  }
+
   /** Simulates one second. */
   step(): void {
     const s = this.second;
@@ -120,7 +228,10 @@ export class Twin {
     const arrival = this.arrivals[s] as number;
     let rolledBack = 0;
 
-    if (this.failureAt.has(s)) {
+    if (this.failureAt.has(s) && this.awaitingResume) {
+      // No job is running or scheduled: the failure has nothing to hit (only with stopWithSavepoint()).
+      this.failuresSkipped++;
+    } else if (this.failureAt.has(s)) {
       // Restore from the last completed checkpoint: its progress since then is lost.
       rolledBack = this.processedSinceCheckpoint;
       this.lagRecords += rolledBack;
@@ -173,7 +284,7 @@ export class Twin {
       }
     } else {
       this.lagRecords += arrival;
-      latency = this.lagRecords / nominal + (this.downUntil - s);
+      latency = this.lagRecords / nominal + this.remainingDowntime(s);
     }
 
     const r = this.record;
