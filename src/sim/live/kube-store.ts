@@ -35,6 +35,8 @@ export interface ResourceType {
   kind: string;
   /** metadata.generation is kept and bumped when `spec` changes. */
   hasGeneration: boolean;
+  /** A PUT without metadata.resourceVersion is refused (leases, custom resources), as the API server's strategies do. */
+  requireResourceVersion?: boolean;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR';
@@ -193,6 +195,12 @@ export class KubeStore {
       throw new KubeError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
     }
     const currentMeta = current.metadata ?? {};
+    if (type.requireResourceVersion && (metadata.resourceVersion === undefined || metadata.resourceVersion === '')) {
+      throw new KubeError(422, 'Invalid', `${type.kind}${type.group ? `.${type.group}` : ''} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`, {
+        name, group: type.group, kind: type.kind,
+        causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }],
+      });
+    }
     if (metadata.resourceVersion !== undefined && metadata.resourceVersion !== '' && metadata.resourceVersion !== currentMeta.resourceVersion) {
       throw new KubeError(409, 'Conflict',
         `Operation cannot be fulfilled on ${qualified(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,

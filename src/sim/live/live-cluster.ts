@@ -51,12 +51,12 @@ export const JAR_ENTRY_CLASS = 'org.apache.flink.streaming.examples.PhoebeTwinJo
 
 export const FLINK_DEPLOYMENT: ResourceType = {
   group: FLINK_DEPLOYMENT_CRD.group, version: FLINK_DEPLOYMENT_CRD.version, plural: FLINK_DEPLOYMENT_CRD.plural,
-  kind: FLINK_DEPLOYMENT_CRD.kind, hasGeneration: true,
+  kind: FLINK_DEPLOYMENT_CRD.kind, hasGeneration: true, requireResourceVersion: true,
 };
 export const DEPLOYMENT: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', hasGeneration: true };
 export const CORE_EVENT: ResourceType = { group: '', version: 'v1', plural: 'events', kind: 'Event', hasGeneration: false };
 export const EVENTS_V1_EVENT: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', hasGeneration: false };
-export const LEASE: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', hasGeneration: false };
+export const LEASE: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', hasGeneration: false, requireResourceVersion: true };
 
 /** A Flink REST failure: rendered as {"errors": [message]} with this HTTP status. */
 export class FlinkRestError extends Error {
