@@ -185,16 +185,37 @@ describe('RBAC per actuation mode', () => {
     expect(roles(docs)[`${FULLNAME}-leader-election`]?.rules[0]?.resourceNames).toEqual(['phoebe-orders']);
   });
 
-  it('flink-rest: events only, in the release namespace', () => {
+  it('flink-rest: no Role and no token, unless a FlinkDeployment is named to carry the Events', () => {
     const docs = render(modeValues('flink-rest'));
-    expect(roles(docs)).toEqual({ [`${FULLNAME}-actuation`]: { namespace: NAMESPACE, rules: EVENTS } });
+    expect(ofKind(docs, 'Role')).toEqual([]);
+    expect(ofKind(docs, 'RoleBinding')).toEqual([]);
+    expect(one(docs, 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(false);
     expectNoBroadAccess(docs);
   });
 
-  it('flink-rest without events: no Role', () => {
-    const docs = render(modeValues('flink-rest', { rbac: { events: false } }));
-    expect(ofKind(docs, 'Role')).toEqual([]);
-    expect(one(docs, 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(false);
+  it('flink-rest with config.job.flinkDeployment: events only, in its namespace', () => {
+    const values = modeValues('flink-rest');
+    values.config.job.flinkDeployment = FLINK_DEPLOYMENT;
+    const docs = render(values);
+    expect(roles(docs)).toEqual({ [`${FULLNAME}-actuation`]: { namespace: FLINK_DEPLOYMENT.namespace, rules: EVENTS } });
+    expect(one(docs, 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(true);
+    expectNoBroadAccess(docs);
+    // Without the events rule there is nothing left to grant; phoebe still builds its client.
+    const noEvents = render({ ...values, rbac: { events: false } });
+    expect(ofKind(noEvents, 'Role')).toEqual([]);
+    expect(one(noEvents, 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(true);
+  });
+
+  it('the Kubernetes modes keep their target rules without events', () => {
+    const docs = render(modeValues('taskmanager-deployment', { rbac: { events: false } }));
+    expect(roles(docs)[`${FULLNAME}-actuation`]?.rules).toEqual([
+      { apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: [TM_DEPLOYMENT.name], verbs: ['get', 'update', 'patch'] },
+    ]);
+  });
+
+  it('serviceAccount.automountToken forces the token either way', () => {
+    expect(one(render({ serviceAccount: { automountToken: true } }), 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(true);
+    expect(one(render(modeValues('flink-deployment', { serviceAccount: { automountToken: false } })), 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(false);
   });
 
   it('flink-deployment: the one FlinkDeployment (get/list/watch/patch) and events, in its namespace', () => {

@@ -74,30 +74,40 @@ flink-rest). Fails when the mode needs one and the config does not name it. */}}
 {{- end -}}
 {{- end -}}
 
-{{/* The namespace of the acting Role: the target's, or for flink-rest (events only) the release's. */}}
+{{/* flink-rest mode records its rescale Events on the FlinkDeployment that config.job.flinkDeployment
+names, when it names one (and then calls the Kubernetes API); "true" then. */}}
+{{- define "phoebe.restEvents" -}}
+{{- $job := .Values.config.job | default dict -}}
+{{- $ref := $job.flinkDeployment | default dict -}}
+{{- if and (eq (include "phoebe.mode" .) "flink-rest") $ref.namespace $ref.name -}}true{{- end -}}
+{{- end -}}
+
+{{/* The namespace of the acting Role: the target's (for flink-rest, the FlinkDeployment's that
+carries the Events). */}}
 {{- define "phoebe.actingNamespace" -}}
 {{- $target := include "phoebe.target" . -}}
 {{- if $target -}}
 {{- (fromJson $target).namespace -}}
-{{- else -}}
-{{- .Release.Namespace -}}
+{{- else if include "phoebe.restEvents" . -}}
+{{- .Values.config.job.flinkDeployment.namespace -}}
 {{- end -}}
 {{- end -}}
 
-{{/* "true" when the chart creates the acting Role: the target's rules, or events in flink-rest mode. */}}
+{{/* "true" when the chart creates the acting Role: the target's rules, or Events in flink-rest mode. */}}
 {{- define "phoebe.actingRole" -}}
 {{- $mode := include "phoebe.mode" . -}}
-{{- if and .Values.rbac.create (or (eq $mode "flink-deployment") (eq $mode "taskmanager-deployment") (and (eq $mode "flink-rest") .Values.rbac.events)) -}}true{{- end -}}
+{{- if and .Values.rbac.create (or (eq $mode "flink-deployment") (eq $mode "taskmanager-deployment") (and (include "phoebe.restEvents" .) .Values.rbac.events)) -}}true{{- end -}}
 {{- end -}}
 
 {{- define "phoebe.leaseName" -}}
 {{- default (printf "%s-leader" (include "phoebe.fullname" .)) .Values.leaderElection.leaseName -}}
 {{- end -}}
 
-{{/* "true" when phoebe calls the Kubernetes API: an acting Role or leader election. */}}
+{{/* "true" when phoebe calls the Kubernetes API (and needs the service-account token): the
+Kubernetes modes, Events in flink-rest mode, leader election. */}}
 {{- define "phoebe.usesKubernetesApi" -}}
 {{- $mode := include "phoebe.mode" . -}}
-{{- if or (eq $mode "flink-deployment") (eq $mode "taskmanager-deployment") .Values.leaderElection.enabled (and (eq $mode "flink-rest") .Values.rbac.events) -}}true{{- end -}}
+{{- if or (eq $mode "flink-deployment") (eq $mode "taskmanager-deployment") (include "phoebe.restEvents" .) .Values.leaderElection.enabled -}}true{{- end -}}
 {{- end -}}
 
 {{- define "phoebe.image" -}}
