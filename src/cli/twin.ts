@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadScenario } from '../config/scenario.js';
 import { scenarioArrivals } from '../sim/runner.js';
 import { loadTrace } from '../sim/trace.js';
+import { warmUpFlinkDeploymentSchema } from '../sim/live/flinkdeployment-schema.js';
 import { LiveCluster, type Scheduler } from '../sim/live/live-cluster.js';
 import { startLiveTwinServer, type LiveTwinServer } from '../sim/live/server.js';
 import { UserError } from './user-error.js';
@@ -102,6 +103,7 @@ export async function startTwin(options: TwinOptions): Promise<LiveTwinServer> {
   const scenario = loadScenario(options.scenario);
   const trace = loadTrace(scenario.tracePath);
   const seed = options.seed ?? scenario.seed;
+  warmUpFlinkDeploymentSchema();
   const cluster = new LiveCluster({
     scenario,
     arrivals: scenarioArrivals(scenario, trace),
