@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadScenario } from '../config/scenario.js';
 import { clairvoyantLowerBound } from '../sim/lower-bound.js';
 import { POLICIES } from '../sim/policies/registry.js';
+import { renderReport } from '../sim/report/index.js';
 import { runPolicy, scenarioArrivals, type RunResult } from '../sim/runner.js';
 import type { RunScores } from '../sim/scores.js';
 import { loadTrace } from '../sim/trace.js';
@@ -14,6 +15,7 @@ interface SimulateOptions {
   policy: string[];
   seed?: number;
   json?: string;
+  report?: string;
 }
 
 export function registerSimulate(program: Command): void {
@@ -24,6 +26,7 @@ export function registerSimulate(program: Command): void {
     .option('--policy <name>', `policy to run, repeatable; "all" runs every one (${[...POLICIES.keys()].join(', ')})`, collect, [])
     .option('--seed <n>', 'random seed (default: the scenario\'s)', parseInteger)
     .option('--json <file>', 'write the score objects as JSON')
+    .option('--report <file>', 'write a self-contained HTML report: the scores and plots over time')
     .action(async (options: SimulateOptions) => {
       await simulate(options);
     });
@@ -56,7 +59,8 @@ export async function simulate(options: SimulateOptions): Promise<RunResult[]> {
   const scenario = loadScenario(options.scenario);
   const trace = loadTrace(scenario.tracePath);
   const seed = options.seed ?? scenario.seed;
-  const lowerBound = clairvoyantLowerBound(scenario, scenarioArrivals(scenario, trace));
+  const arrivals = scenarioArrivals(scenario, trace);
+  const lowerBound = clairvoyantLowerBound(scenario, arrivals);
   const progress = process.stderr.isTTY ? progressBar : undefined;
 
   const results: RunResult[] = [];
@@ -81,6 +85,15 @@ export async function simulate(options: SimulateOptions): Promise<RunResult[]> {
     } catch (err) {
       throw new UserError(`cannot write ${options.json}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
+  }
+  if (options.report) {
+    const html = renderReport({ scenario, seed, arrivals, lowerBound, results });
+    try {
+      writeFileSync(options.report, html);
+    } catch (err) {
+      throw new UserError(`cannot write ${options.report}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    process.stderr.write(`report: ${options.report} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`);
   }
   return results;
 }
