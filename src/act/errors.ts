@@ -29,6 +29,16 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/-----BEGIN [A-Z ]+-----[\s\S]*?(-----END [A-Z ]+-----|$)/g, '[redacted-pem]'],
 ];
 
+/**
+ * Whether the server answered (an HTTP status came back): Flink's HttpStatusError or
+ * client-node's ApiException (numeric `code`). Without an answer (timeout, connection lost) a
+ * write may or may not have been applied.
+ */
+export function isHttpAnswer(err: unknown): boolean {
+  if (err instanceof HttpStatusError) return true;
+  return !!err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'number';
+}
+
 /** Removes anything that looks like a credential and cuts to `max` characters. */
 export function redact(text: string, max = MAX_DETAIL): string {
   let out = text;

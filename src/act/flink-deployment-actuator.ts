@@ -11,7 +11,7 @@
  */
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
-import { describeError, redact } from './errors.js';
+import { describeError, isHttpAnswer, redact } from './errors.js';
 import { callOptions, type KubeClients } from './kube-client.js';
 import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes-events.js';
 import { stderrLogger, type ActLogger } from './logger.js';
@@ -234,18 +234,29 @@ export class FlinkDeploymentActuator implements Actuator {
         },
       };
       this.logger.info('patching FlinkDeployment', { target: this.ref, from: seen.from, to: p });
-      const patched = (await this.options.kube.customObjects.patchNamespacedCustomObject(
-        {
-          group: FLINK_GROUP,
-          version: FLINK_VERSION,
-          namespace: this.options.namespace,
-          plural: FLINK_PLURAL,
-          name: this.options.name,
-          body,
-          fieldManager: this.options.fieldManager ?? 'phoebe',
-        },
-        callOptions(this.timeoutMs, PatchStrategy.MergePatch),
-      )) as FlinkDeploymentObject;
+      let patched: FlinkDeploymentObject;
+      try {
+        patched = (await this.options.kube.customObjects.patchNamespacedCustomObject(
+          {
+            group: FLINK_GROUP,
+            version: FLINK_VERSION,
+            namespace: this.options.namespace,
+            plural: FLINK_PLURAL,
+            name: this.options.name,
+            body,
+            fieldManager: this.options.fieldManager ?? 'phoebe',
+          },
+          callOptions(this.timeoutMs, PatchStrategy.MergePatch),
+        )) as FlinkDeploymentObject;
+      } catch (err) {
+        if (isHttpAnswer(err)) throw err;
+        // No answer: the patch may still have been applied. Look before giving up.
+        const now = await this.read();
+        const applied = now.spec?.job?.parallelism === p && (overrides === undefined || sameOverrides(parseOverrides(configValue(now.spec?.flinkConfiguration, VERTEX_OVERRIDES_KEY)), parseOverrides(overrides)));
+        if (!applied) throw err;
+        this.logger.warn('patch unanswered but applied; waiting for the operator', { target: this.ref, error: describeError(err) });
+        patched = now;
+      }
       generation = patched?.metadata?.generation ?? generation;
       seen.uid = patched?.metadata?.uid ?? seen.uid;
     }

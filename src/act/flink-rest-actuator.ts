@@ -13,11 +13,18 @@
  *   PUT /jobs/{id}/resource-requirements with upper bound p on every vertex (from GET first), then
  *   poll GET /jobs/{id} until the vertices run at p.
  *
+ * Lost answers: phoebe chooses the stop's triggerId and the new job's jobId itself, so when a POST
+ * times out it asks Flink whether the request arrived (GET the trigger / the job) and sends it at
+ * most once more with the same id (Flink de-duplicates triggers and refuses a duplicate job id).
+ * A submission that stays unconfirmed is tracked by its id and never followed by another one, so
+ * the job cannot run twice.
+ *
  * The job is never cancelled: the client has no cancel call. If the stop-with-savepoint is still
  * running at the timeout, the trigger is remembered; the next rescale checks it first and, if it
  * completed meanwhile (the job is then stopped), resubmits from that savepoint.
  * The job id changes with every resubmission; `jobId` tracks it.
  */
+import { randomBytes } from 'node:crypto';
 import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
 import { describeError, HttpStatusError, redact } from './errors.js';
 import {
@@ -33,6 +40,8 @@ import {
 import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes-events.js';
 import { stderrLogger, type ActLogger } from './logger.js';
 import { pollUntil, secondsSince, type Probe } from './timing.js';
+
+const newHex32 = (): string => randomBytes(16).toString('hex');
 
 export interface FlinkRestActuatorOptions {
   /** JobManager REST endpoint, e.g. http://my-job-rest.flink:8081. */
@@ -126,6 +135,14 @@ export function interpretSavepoint(result: AsynchronousOperationResult): Savepoi
 }
 
 type Outcome = Omit<RescaleResult, 'seconds'>;
+
+/** A job submission that got no answer and whose job could not be found afterwards. */
+class SubmissionUnconfirmed extends Error {
+  constructor(readonly jobId: string, override readonly cause: unknown) {
+    super(`submission of job ${jobId} unconfirmed`);
+    this.name = 'SubmissionUnconfirmed';
+  }
+}
 
 export class FlinkRestActuator implements Actuator {
   readonly mode = 'flink-rest' as const;
@@ -306,19 +323,44 @@ export class FlinkRestActuator implements Actuator {
     const jarId = await this.resolveJar().catch((err: unknown) => {
       throw new Error(`${describeError(err)}; job ${job.jid} left running`);
     });
-    const trigger = await this.client.stopWithSavepoint(job.jid, {
+    // phoebe picks the trigger id, so a stop whose answer is lost can still be found (Flink de-duplicates it).
+    const triggerId = newHex32();
+    const stopBody = {
       drain: false,
+      triggerId,
       ...(this.options.savepointDirectory ? { targetDirectory: this.options.savepointDirectory } : {}),
       ...(this.options.savepointFormatType ? { formatType: this.options.savepointFormatType } : {}),
-    });
-    const triggerId = trigger['request-id'];
+    };
+    let confirmed = true;
+    try {
+      await this.client.stopWithSavepoint(job.jid, stopBody);
+    } catch (err) {
+      if (err instanceof HttpStatusError) throw err; // refused: the job is untouched
+      confirmed = false; // no answer: the stop may or may not have arrived; its trigger tells
+      this.logger.warn('stop-with-savepoint unanswered; checking its trigger', { job: job.jid, trigger: triggerId, error: describeError(err) });
+    }
     this.logger.info('stop-with-savepoint triggered', { job: job.jid, trigger: triggerId, to: p });
+    let resent = false;
 
     const timeoutMs = this.options.savepointTimeoutMs ?? 600_000;
     const waited = await pollUntil<SavepointState>(
       { timeoutMs, intervalMs: this.pollIntervalMs },
       async (): Promise<Probe<SavepointState>> => {
-        const state = interpretSavepoint(await this.client.getSavepointStatus(job.jid, triggerId));
+        let status: AsynchronousOperationResult;
+        try {
+          status = await this.client.getSavepointStatus(job.jid, triggerId);
+        } catch (err) {
+          if (confirmed || !(err instanceof HttpStatusError && err.status === 404)) throw err;
+          // The unanswered stop never arrived. Send it once more (same trigger id, so never twice).
+          if (resent) return { done: true, value: { kind: 'failed', reason: 'the stop-with-savepoint request was not accepted' } };
+          resent = true;
+          await this.client.stopWithSavepoint(job.jid, stopBody).catch((e: unknown) => {
+            if (e instanceof HttpStatusError) throw e;
+          });
+          return { done: false, state: 'stop request resent' };
+        }
+        confirmed = true;
+        const state = interpretSavepoint(status);
         return state.kind === 'in-progress' ? { done: false, state: 'IN_PROGRESS' } : { done: true, value: state };
       },
       describeError,
@@ -349,9 +391,10 @@ export class FlinkRestActuator implements Actuator {
   private async resubmit(jarId: string, location: string, p: number, from: number | undefined, oldJob: string): Promise<Outcome> {
     let newJob: string;
     try {
-      newJob = (await this.client.runJar(jarId, this.runBody(location, p))).jobid;
+      newJob = await this.submit(jarId, location, p);
     } catch (err) {
       const why = describeError(err);
+      if (err instanceof SubmissionUnconfirmed) return this.unconfirmed(err, location, p);
       if (this.options.restoreOnSubmitFailure === false || from === undefined) {
         return { outcome: 'failed', detail: `job ${oldJob} stopped with savepoint ${location}; resubmission at ${p} failed (${why}); the job is NOT running` };
       }
@@ -373,7 +416,7 @@ export class FlinkRestActuator implements Actuator {
 
   private async restore(jarId: string, location: string, p: number, from: number, why: string): Promise<Outcome> {
     try {
-      const restored = (await this.client.runJar(jarId, this.runBody(location, from))).jobid;
+      const restored = await this.submit(jarId, location, from);
       this.currentJob = restored;
       const waited = await this.awaitRunningAt(restored, from);
       const state = waited.ok ? `running at ${from}` : `not yet running at ${from} (${waited.state})`;
@@ -383,6 +426,10 @@ export class FlinkRestActuator implements Actuator {
         detail: `resubmission at ${p} failed (${why}); restored from savepoint ${location} as job ${restored}, ${state}`,
       };
     } catch (err) {
+      if (err instanceof SubmissionUnconfirmed) {
+        const u = this.unconfirmed(err, location, from);
+        return { ...u, detail: `resubmission at ${p} failed (${why}); ${u.detail}` };
+      }
       return {
         outcome: 'failed',
         detail: `resubmission at ${p} failed (${why}); restoring at ${from} failed too (${describeError(err)}); the job is NOT running; savepoint ${location}`,
@@ -403,8 +450,47 @@ export class FlinkRestActuator implements Actuator {
     );
   }
 
-  private runBody(savepointPath: string, parallelism: number): JarRunRequestBody {
+  /**
+   * POST /jars/{jarid}/run with a job id phoebe chose: when the answer is lost, GET /jobs/{id} tells
+   * whether the job was submitted; if not, the same request is sent once more (a duplicate job id
+   * would be refused, so the job can never run twice). Resolves to the new job id.
+   */
+  private async submit(jarId: string, savepointPath: string, parallelism: number): Promise<string> {
+    const body = this.runBody(savepointPath, parallelism, newHex32());
+    const jobId = body.jobId!;
+    let unanswered: unknown;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        return (await this.client.runJar(jarId, body)).jobid;
+      } catch (err) {
+        if (err instanceof HttpStatusError) {
+          // Refused. On the second attempt a duplicate-job refusal means the first one got through.
+          if (attempt > 1 && (await this.jobExists(jobId)) === true) return jobId;
+          throw err;
+        }
+        unanswered = err;
+        this.logger.warn('job submission unanswered; checking for the job', { job: jobId, error: describeError(err) });
+        const exists = await this.jobExists(jobId);
+        if (exists === true) return jobId;
+        if (exists === undefined) break;
+      }
+    }
+    throw new SubmissionUnconfirmed(jobId, unanswered);
+  }
+
+  /** true / false when Flink says so, undefined when it cannot be asked. */
+  private async jobExists(jobId: string): Promise<boolean | undefined> {
+    try {
+      await this.client.getJob(jobId);
+      return true;
+    } catch (err) {
+      return err instanceof HttpStatusError && err.status === 404 ? false : undefined;
+    }
+  }
+
+  private runBody(savepointPath: string, parallelism: number, jobId: string): JarRunRequestBody {
     return {
+      jobId,
       savepointPath,
       parallelism,
       allowNonRestoredState: this.options.allowNonRestoredState ?? false,
@@ -451,6 +537,15 @@ export class FlinkRestActuator implements Actuator {
       throw new Error(`job ${pending.jobId} stopped with savepoint ${state.location}, but ${describeError(err)}`);
     });
     return this.resubmit(jarId, state.location, p, pending.from, pending.jobId);
+  }
+
+  /** A submission whose answer was lost and whose job Flink could not confirm: track it, submit nothing more. */
+  private unconfirmed(err: SubmissionUnconfirmed, location: string, p: number): Outcome {
+    this.currentJob = err.jobId;
+    return {
+      outcome: 'failed',
+      detail: `submission at ${p} from savepoint ${location} unanswered (${describeError(err.cause)}) and not confirmed; tracking job id ${err.jobId}; nothing resubmitted, so the job cannot run twice`,
+    };
   }
 
   private async jobStateText(jobId: string): Promise<string> {

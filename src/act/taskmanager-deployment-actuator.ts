@@ -7,7 +7,7 @@
  */
 import { PatchStrategy, type V1Scale } from '@kubernetes/client-node';
 import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
-import { describeError } from './errors.js';
+import { describeError, isHttpAnswer } from './errors.js';
 import { callOptions, type KubeClients } from './kube-client.js';
 import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes-events.js';
 import { stderrLogger, type ActLogger } from './logger.js';
@@ -124,11 +124,18 @@ export class TaskManagerDeploymentActuator implements Actuator {
     }
     if (specBefore !== replicas) {
       this.logger.info('scaling TaskManager Deployment', { target: this.ref, from: specBefore, to: replicas });
-      const patched = await this.options.kube.apps.patchNamespacedDeploymentScale(
-        { name: this.options.name, namespace: this.options.namespace, body: { spec: { replicas } }, fieldManager: this.options.fieldManager ?? 'phoebe' },
-        callOptions(this.timeoutMs, PatchStrategy.MergePatch),
-      );
-      seen.uid = patched?.metadata?.uid ?? seen.uid;
+      try {
+        const patched = await this.options.kube.apps.patchNamespacedDeploymentScale(
+          { name: this.options.name, namespace: this.options.namespace, body: { spec: { replicas } }, fieldManager: this.options.fieldManager ?? 'phoebe' },
+          callOptions(this.timeoutMs, PatchStrategy.MergePatch),
+        );
+        seen.uid = patched?.metadata?.uid ?? seen.uid;
+      } catch (err) {
+        if (isHttpAnswer(err)) throw err;
+        // No answer: the patch may still have been applied. Look before giving up.
+        if ((await this.readScale()).spec?.replicas !== replicas) throw err;
+        this.logger.warn('scale patch unanswered but applied', { target: this.ref, error: describeError(err) });
+      }
     }
 
     const readyTimeoutMs = this.options.readyTimeoutMs ?? 300_000;

@@ -59,6 +59,13 @@ export interface FakeFlinkScript {
   /** Vertices never reach the in-place target (not enough slots). */
   inPlaceStuck?: boolean;
   jars?: Array<{ id: string; name: string; uploaded: number }>;
+  /**
+   * Lost answers: 'slow' registers the request and answers after `slowMs`; 'lost-once' drops the
+   * first request entirely (nothing registered, no answer).
+   */
+  stopAnswer?: 'ok' | 'slow' | 'lost-once';
+  runAnswer?: 'ok' | 'slow' | 'lost-once' | 'lost-always';
+  slowMs?: number;
 }
 
 export const SAVEPOINT_DIR = 's3://flink-data/savepoints';
@@ -69,6 +76,8 @@ export class FakeFlink {
   readonly initialJobId: string;
   private readonly triggers = new Map<string, { jid: string; polls: number; outcome: string; location: string }>();
   private runs = 0;
+  private stopsSeen = 0;
+  private runsSeen = 0;
 
   constructor(readonly script: FakeFlinkScript = {}) {
     const p = script.parallelism ?? 2;
@@ -198,17 +207,23 @@ export class FakeFlink {
       this.advance(job);
       sendJson(res, 200, body);
     });
-    h.on('POST', /^\/jobs\/([0-9a-f]{32})\/stop$/, (_req, res, m) => {
+    h.on('POST', /^\/jobs\/([0-9a-f]{32})\/stop$/, (req, res, m) => {
       const job = this.jobs.get(m[1]!);
       if (!job) return this.notFound(res, m[1]!);
-      const triggerId = hex32();
+      this.stopsSeen += 1;
+      if (this.script.stopAnswer === 'lost-once' && this.stopsSeen === 1) return; // dropped: no trigger, no answer
+      const requested = (req.json as { triggerId?: string } | undefined)?.triggerId;
+      const triggerId = requested ?? hex32();
+      const answer = () => sendJson(res, 202, { 'request-id': triggerId });
+      if (this.triggers.has(triggerId)) return answer(); // Flink de-duplicates a repeated trigger id
       this.triggers.set(triggerId, {
         jid: job.jid,
         polls: this.script.savepointInProgressPolls ?? 2,
         outcome: this.script.savepoint ?? 'complete',
         location: `${SAVEPOINT_DIR}/savepoint-${job.jid.slice(0, 6)}-${triggerId.slice(0, 12)}`,
       });
-      sendJson(res, 202, { 'request-id': triggerId });
+      if (this.script.stopAnswer === 'slow') setTimeout(answer, this.script.slowMs ?? 500);
+      else answer();
     });
     h.on('GET', /^\/jobs\/([0-9a-f]{32})\/savepoints\/([0-9a-f]{32})$/, (_req, res, m) => {
       const trigger = this.triggers.get(m[2]!);
@@ -252,6 +267,13 @@ export class FakeFlink {
         sendJson(res, 400, { errors: [`Jar file /tmp/flink-web-upload/${jarId} does not exist`] });
         return;
       }
+      this.runsSeen += 1;
+      if ((this.script.runAnswer === 'lost-once' && this.runsSeen === 1) || this.script.runAnswer === 'lost-always') return; // dropped: nothing submitted, no answer
+      const requestedId = (req.json as { jobId?: string } | undefined)?.jobId;
+      if (requestedId && this.jobs.has(requestedId)) {
+        sendJson(res, 400, { errors: [`org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted.`] });
+        return;
+      }
       this.runs += 1;
       const submit = this.script.submit ?? 'ok';
       if (submit === 'fail' || (submit === 'fail-first' && this.runs === 1)) {
@@ -269,11 +291,12 @@ export class FakeFlink {
       }
       const body = (req.json ?? {}) as { parallelism?: number };
       const p = body.parallelism ?? 1;
-      const jid = hex32();
+      const jid = requestedId ?? hex32();
       const template = this.jobs.get(this.initialJobId)!;
       const vertices = template.vertices.map((v) => ({ ...v, parallelism: Math.min(p, v.maxParallelism), status: 'CREATED' }));
       this.jobs.set(jid, this.newJob(jid, vertices, this.script.startPolls ?? 2));
-      sendJson(res, 200, { jobid: jid });
+      if (this.script.runAnswer === 'slow') setTimeout(() => sendJson(res, 200, { jobid: jid }), this.script.slowMs ?? 500);
+      else sendJson(res, 200, { jobid: jid });
     });
     h.on('GET', /^\/jobs\/([0-9a-f]{32})\/resource-requirements$/, (_req, res, m) => {
       const job = this.jobs.get(m[1]!);

@@ -43,6 +43,8 @@ export interface FakeKubeScript {
   /** Initial flinkConfiguration (nested like the operator's examples). */
   flinkConfiguration?: Json;
   tmReplicas?: number;
+  /** PATCHes are applied at once but answered after this many ms (a lost answer when above the client's timeout). */
+  patchAnswerMs?: number;
 }
 
 function status(code: number, reason: string, message: string): Json {
@@ -126,6 +128,14 @@ export class FakeKube {
     this.notify('MODIFIED');
   }
 
+  private later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
   private operate(generation: number): void {
     const mode = this.script.operator ?? 'progress';
     if (mode === 'never') return;
@@ -179,7 +189,9 @@ export class FakeKube {
       const meta = this.fd.metadata as Json;
       if (JSON.stringify(this.fd.spec) !== before) meta.generation = (meta.generation as number) + 1;
       this.bump(this.fd);
-      sendJson(res, 200, this.fd);
+      const answer = JSON.parse(JSON.stringify(this.fd)) as Json;
+      if (this.script.patchAnswerMs) this.later(() => sendJson(res, 200, answer), this.script.patchAnswerMs);
+      else sendJson(res, 200, answer);
       this.notify('MODIFIED');
       this.operate(meta.generation as number);
     });
@@ -222,7 +234,9 @@ export class FakeKube {
       }
       this.scale = mergePatch(this.scale, req.json) as Json;
       this.bump(this.scale);
-      sendJson(res, 200, this.scale);
+      const answer = JSON.parse(JSON.stringify(this.scale)) as Json;
+      if (this.script.patchAnswerMs) this.later(() => sendJson(res, 200, answer), this.script.patchAnswerMs);
+      else sendJson(res, 200, answer);
     });
 
     h.on('POST', /^\/api\/v1\/namespaces\/([^/]+)\/events$/, (req: RecordedRequest, res) => {

@@ -109,6 +109,14 @@ describe('FlinkDeploymentActuator', () => {
     expect((kube.fd.spec as { flinkConfiguration: Record<string, unknown> }).flinkConfiguration).toMatchObject({ 'taskmanager.numberOfTaskSlots': 2, [VERTEX_OVERRIDES_KEY]: `${V1}:1,${V2}:6` });
   });
 
+  it('a patch whose answer is lost but which was applied still completes', async () => {
+    const { kube, actuator, logger } = await setup({ patchAnswerMs: 500 }, { requestTimeoutMs: 150 });
+    const result = await actuator.rescale({ parallelism: 4, reason: 'r' });
+    expect(result.outcome).toBe('completed');
+    expect(kube.http.find('PATCH', /./)).toHaveLength(1);
+    expect(logger.lines.some((l) => l.includes('patch unanswered but applied'))).toBe(true);
+  });
+
   it('falls back to polling when the watch is unavailable', async () => {
     const { kube, actuator, logger } = await setup({ watchBroken: true }, { pollIntervalMs: 15 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });

@@ -92,13 +92,14 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
     const [stop] = flink.http.find('POST', /\/stop$/);
     expect(stop!.path).toBe(`/jobs/${flink.initialJobId}/stop`);
     expect(stop!.headers['content-type']).toBe('application/json');
-    expect(stop!.json).toEqual({ drain: false, targetDirectory: SAVEPOINT_DIR });
+    expect(stop!.json).toEqual({ drain: false, targetDirectory: SAVEPOINT_DIR, triggerId: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(flink.http.find('GET', /\/savepoints\//)).toHaveLength(3);
 
     const [run] = flink.http.find('POST', /\/run$/);
     const location = (run!.json as { savepointPath: string }).savepointPath;
     expect(location.startsWith(`${SAVEPOINT_DIR}/savepoint-`)).toBe(true);
     expect(run!.json).toEqual({
+      jobId: expect.stringMatching(/^[0-9a-f]{32}$/),
       savepointPath: location,
       parallelism: 4,
       allowNonRestoredState: false,
@@ -108,6 +109,7 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
 
     // The job id changed and is tracked.
     expect(actuator.jobId).not.toBe(flink.initialJobId);
+    expect(actuator.jobId).toBe((run!.json as { jobId: string }).jobId);
     expect(flink.jobs.get(actuator.jobId!)?.state).toBe('RUNNING');
     expect(await actuator.currentParallelism()).toBe(4);
     expectNoCancel(flink.http);
@@ -231,6 +233,58 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toContain('no jobid');
+  });
+
+  it('a stop whose answer is late is followed through its own trigger id', async () => {
+    const { flink, actuator } = await setup({ stopAnswer: 'slow', slowMs: 400 }, { requestTimeoutMs: 150 });
+    const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
+    expect(result.outcome).toBe('completed');
+    const stops = flink.http.find('POST', /\/stop$/);
+    expect(stops).toHaveLength(1);
+    const triggerId = (stops[0]!.json as { triggerId: string }).triggerId;
+    expect(flink.http.find('GET', /\/savepoints\//).every((r) => r.path.endsWith(triggerId))).toBe(true);
+    expectNoCancel(flink.http);
+  });
+
+  it('a stop that was lost is sent once more with the same trigger id', async () => {
+    const { flink, actuator } = await setup({ stopAnswer: 'lost-once' }, { requestTimeoutMs: 150 });
+    const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
+    expect(result.outcome).toBe('completed');
+    const stops = flink.http.find('POST', /\/stop$/).map((r) => (r.json as { triggerId: string }).triggerId);
+    expect(stops).toHaveLength(2);
+    expect(stops[0]).toBe(stops[1]);
+    expectNoCancel(flink.http);
+  });
+
+  it('a submission whose answer is late is found by the job id phoebe chose', async () => {
+    const { flink, actuator } = await setup({ runAnswer: 'slow', slowMs: 400 }, { requestTimeoutMs: 150 });
+    const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
+    expect(result.outcome).toBe('completed');
+    const runs = flink.http.find('POST', /\/run$/);
+    expect(runs).toHaveLength(1);
+    expect(actuator.jobId).toBe((runs[0]!.json as { jobId: string }).jobId);
+    expect(flink.jobs.size).toBe(2);
+  });
+
+  it('a submission that was lost is sent once more with the same job id', async () => {
+    const { flink, actuator } = await setup({ runAnswer: 'lost-once' }, { requestTimeoutMs: 150 });
+    const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
+    expect(result.outcome).toBe('completed');
+    const ids = flink.http.find('POST', /\/run$/).map((r) => (r.json as { jobId: string }).jobId);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe(ids[1]);
+    expect(flink.jobs.size).toBe(2);
+  });
+
+  it('an unconfirmed submission is tracked and nothing more is submitted (the job must not run twice)', async () => {
+    const { flink, actuator } = await setup({ runAnswer: 'lost-always' }, { requestTimeoutMs: 150 });
+    const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
+    expect(result.outcome).toBe('failed');
+    expect(result.detail).toMatch(/unanswered \(request timed out\) and not confirmed; tracking job id [0-9a-f]{32}/);
+    const ids = flink.http.find('POST', /\/run$/).map((r) => (r.json as { jobId: string }).jobId);
+    expect(new Set(ids).size).toBe(1); // no restore under another id
+    expect(actuator.jobId).toBe(ids[0]);
+    expectNoCancel(flink.http);
   });
 
   it('a resubmitted job that fails is reported, with its id tracked', async () => {

@@ -64,6 +64,13 @@ describe('TaskManagerDeploymentActuator (reactive mode)', () => {
     expect(kube.http.find('PATCH', /\/scale$/)[0]!.json).toEqual({ spec: { replicas: 1 } });
   });
 
+  it('a scale patch whose answer is lost but which was applied still completes', async () => {
+    const { kube, actuator } = await setup({ tmReplicas: 1, patchAnswerMs: 500 }, { requestTimeoutMs: 150 });
+    const result = await actuator.rescale({ parallelism: 4, reason: 'r' });
+    expect(result).toMatchObject({ outcome: 'completed', parallelism: 4 });
+    expect(kube.http.find('PATCH', /./)).toHaveLength(1);
+  });
+
   it('fails, bounded, when the Deployment does not reach the replicas', async () => {
     const { kube, actuator } = await setup({ scaleStuck: true }, { readyTimeoutMs: 100 });
     const started = Date.now();
