@@ -1,0 +1,126 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers.js';
+
+const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ when it is missing or older than src/ (npm test builds first anyway). */
+function ensureBuilt(): void {
+  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
+  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  const srcErrors = `${build.stdout}\n${build.stderr}`.split('\n').filter((line) => /^src\/\S*\(\d+,\d+\): error/.test(line));
+  if (srcErrors.length > 0 || !existsSync(BIN)) throw new Error(`build failed:\n${srcErrors.join('\n')}`.slice(0, 4000));
+}
+
+let dir: string;
+let scenarioFile: string;
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'phoebe-twin-cli-'));
+  const lines = ['timestamp|value', ...Array.from({ length: 300 }, (_, t) => `${1_700_000_000 + t}|${6000 + 10 * t}`)];
+  writeFileSync(join(dir, 'trace.csv'), `${lines.join('\n')}\n`);
+  scenarioFile = join(dir, 'tiny.yaml');
+  writeFileSync(scenarioFile, [
+    'name: tiny',
+    'trace: { file: trace.csv, scale: 1.0 }',
+    'twin:',
+    '  capacity: { model: linear, intercept: 0, perSlot: 1000 }',
+    '  noise: { capacity: 0.02 }',
+    '  checkpointIntervalSeconds: 10',
+    '  restartDowntimeSeconds: 30',
+    '  rescaleDowntimeSeconds: 10',
+    '  baseLatencySeconds: 0.2',
+    '  minParallelism: 2',
+    '  maxParallelism: 24',
+    '  initialParallelism: 10',
+    'failures: { atSeconds: [100] }',
+    'slo: { recoveryTimeSeconds: 180, latencySeconds: 1.0 }',
+    'seed: 3',
+    '',
+  ].join('\n'));
+}, 200_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Running {
+  child: ChildProcess;
+  url: Promise<string>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+function run(args: string[]): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let resolveUrl: (url: string) => void = () => undefined;
+  const url = new Promise<string>((resolve) => { resolveUrl = resolve; });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    const match = / on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
+    if (match) resolveUrl(match[1] as string);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, url, exit };
+}
+
+describe('phoebe twin (CLI)', () => {
+  it('serves on the given loopback address and stops by itself when the trace ends', async () => {
+    const twin = run(['twin', '--scenario', scenarioFile, '--listen', '127.0.0.1:0', '--speed', '100', '--scheduler', 'adaptive']);
+    const url = await Promise.race([twin.url, twin.exit.then((e) => { throw new Error(`exited early: ${e.stderr}`); })]);
+    const overview = await (await fetch(`${url}/jobs/overview`)).json() as { jobs: { state: string; name: string }[] };
+    expect(overview.jobs[0]).toMatchObject({ name: 'tiny', state: 'RUNNING' });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('flink_jobmanager_job_uptime{');
+    const config = await (await fetch(`${url}/jobmanager/config`)).json() as { key: string; value: string }[];
+    expect(config).toContainEqual({ key: 'jobmanager.scheduler', value: 'adaptive' });
+    const fd = await (await fetch(`${url}/apis/flink.apache.org/v1beta1/namespaces/flink/flinkdeployments/tiny`)).json() as { status: { jobStatus: { state: string } } };
+    expect(fd.status.jobStatus.state).toBeDefined();
+    const result = await twin.exit; // 300 s of trace at speed 100: about 3 s
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/phoebe twin: tiny \(300 s of trace, speed 100/);
+  });
+
+  it('stops on SIGTERM', async () => {
+    const twin = run(['twin', '--scenario', scenarioFile, '--listen', '127.0.0.1:0']);
+    const url = await Promise.race([twin.url, twin.exit.then((e) => { throw new Error(`exited early: ${e.stderr}`); })]);
+    expect((await fetch(`${url}/overview`)).status).toBe(200);
+    const started = Date.now();
+    twin.child.kill('SIGTERM');
+    const result = await twin.exit;
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('refuses a non-loopback address and documents the speed semantics in its help', () => {
+    const refused = spawnSync(process.execPath, [BIN, 'twin', '--scenario', scenarioFile, '--listen', '0.0.0.0:8081'], { encoding: 'utf8', timeout: 30_000 });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/loopback/);
+    const help = spawnSync(process.execPath, [BIN, 'twin', '--help'], { encoding: 'utf8', timeout: 30_000 });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/rates \(records\/s\) are multiplied by X/);
+    expect(help.stdout).toMatch(/durations .* divided by X/s);
+  });
+});
