@@ -304,6 +304,20 @@ export function toSignals(history: SignalHistory): Signals {
   return { latest: sampleAt(history, history.length - 1), history };
 }
 
+/** Index of the first grid point at which any query had a valid value; raw.length if none. */
+export function firstDataIndex(raw: RawGrid): number {
+  for (let i = 0; i < raw.length; i++) {
+    if (QUERY_KEYS.some((k) => !Number.isNaN(raw.columns[k][i] as number))) return i;
+  }
+  return raw.length;
+}
+
+/** The grid from index `from` on (views, no copies). */
+export function sliceRawGrid(raw: RawGrid & { columns: Record<QueryKey, Float64Array> }, from: number): RawGrid {
+  const columns = Object.fromEntries(QUERY_KEYS.map((k) => [k, raw.columns[k].subarray(from)])) as Record<QueryKey, Float64Array>;
+  return { start: raw.start + from * raw.step, step: raw.step, length: Math.max(0, raw.length - from), columns };
+}
+
 /** Unix time of the newest grid point at which any query had a valid value; undefined if none. */
 export function newestDataTime(raw: RawGrid): number | undefined {
   for (let i = raw.length - 1; i >= 0; i--) {

@@ -1,8 +1,8 @@
 import type { PhoebeConfig } from '../config/phoebe-config.js';
 import { createPrometheusClient, PrometheusError, type PrometheusClient } from './prometheus-client.js';
 import {
-  alignDown, assembleHistory, chunkRange, emptyRawGrid, newestDataTime, PROMETHEUS_MAX_POINTS, QUERY_AGGREGATION,
-  seriesToGrid, toSignals, type RawGrid,
+  alignDown, assembleHistory, chunkRange, emptyRawGrid, firstDataIndex, newestDataTime, PROMETHEUS_MAX_POINTS, QUERY_AGGREGATION,
+  seriesToGrid, sliceRawGrid, toSignals, type RawGrid,
 } from './prometheus-convert.js';
 import { QUERY_KEYS, type QueryKey, type QuerySet } from './promql-catalogue.js';
 import type { Signals } from './signals.js';
@@ -132,10 +132,17 @@ export class PrometheusSource {
     return this.signals();
   }
 
-  /** The signals assembled from everything read so far; undefined before the first read. */
+  /**
+   * The signals assembled from everything read so far, starting at the first step where
+   * Prometheus had any data (before it, nothing is known, not even that the job was down);
+   * undefined before the first read or while no query has returned data.
+   */
   signals(): Signals | undefined {
-    if (!this.grid || this.grid.length === 0) return undefined;
-    this.cached ??= toSignals(assembleHistory(this.grid, { carryForwardSeconds: this.options.carryForwardSeconds }));
+    if (this.cached) return this.cached;
+    if (!this.grid) return undefined;
+    const from = firstDataIndex(this.grid);
+    if (from >= this.grid.length) return undefined;
+    this.cached = toSignals(assembleHistory(sliceRawGrid(this.grid, from), { carryForwardSeconds: this.options.carryForwardSeconds }));
     return this.cached;
   }
 

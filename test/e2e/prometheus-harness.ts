@@ -9,6 +9,9 @@ import { delimiter, join } from 'node:path';
  * installs it) on 127.0.0.1 at a free port, with its TSDB in a temporary directory and a
  * generated configuration scraping the given targets every second.
  *
+ * Ready (/-/ready) takes well under a second; the first scrape comes about 5 s later (Prometheus
+ * applies discovered targets on a 5 s tick), so wait for data with `waitFor`.
+ *
  * Note: a scraped series' own `job` label is renamed `exported_job` (the scrape job wins);
  * Flink's reporter uses `job_name`, which stays as it is.
  */

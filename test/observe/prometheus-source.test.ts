@@ -147,3 +147,20 @@ describe('PrometheusSource', () => {
     expect(source).toBeInstanceOf(PrometheusSource);
   });
 });
+
+describe('PrometheusSource history start', () => {
+  it('starts the history where Prometheus has data, and has none without data', async () => {
+    let now = T0 + 100;
+    const late = new FakePrometheus((key, t) => (t >= T0 + 80 ? job(key, t) : undefined), () => now);
+    const source = new PrometheusSource({ client: late, queries: QUERIES, stepSeconds: 1, backfillSeconds: 60, carryForwardSeconds: 5, now: () => now });
+    const s = await source.backfill();
+    expect(s!.history.t[0]).toBe(T0 + 80);
+    expect(s!.history.length).toBe(21);
+    expect(Array.from(s!.history.status).every((c) => c === 0)).toBe(true);
+    const none = new PrometheusSource({ client: new FakePrometheus(() => undefined, () => now), queries: QUERIES, stepSeconds: 1, backfillSeconds: 60, carryForwardSeconds: 5, now: () => now });
+    expect(await none.backfill()).toBeUndefined();
+    expect(none.health().answeredRecently).toBe(true);
+    expect(none.health().newestSampleTime).toBeUndefined();
+    now += 1;
+  });
+});
