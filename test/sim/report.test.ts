@@ -155,7 +155,7 @@ function ensureChromium(): { path: string } | { skip: string } {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const lock = ['-o', 'DPkg::Lock::Timeout=600'];
   const update = spawnSync('apt-get', [...lock, 'update'], { env, encoding: 'utf8', timeout: 600_000 });
-  const install = spawnSync('apt-get', [...lock, 'install', '-y', '--no-install-recommends', 'chromium'], { env, encoding: 'utf8', timeout: 900_000 });
+  const install = spawnSync('apt-get', [...lock, 'install', '-y', 'chromium'], { env, encoding: 'utf8', timeout: 900_000 });
   if (existsSync(CHROMIUM)) return { path: CHROMIUM };
   const tail = (r: typeof install): string => `${r.error?.message ?? ''} ${r.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ');
   return { skip: `cannot install chromium with apt-get (no network to Debian's mirrors?): update: ${tail(update)}; install: ${tail(install)}` };
