@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite needs, when they are missing:
 #   prometheus — the real Prometheus of the integration tests (test/e2e/prometheus-harness.ts).
-# Chromium (for a later issue's browser tests) is not installed here: it is large, and nothing
-# needs it yet.
+#   chromium — headless Debian Chromium, which renders `phoebe simulate --report` pages
+#              (test/sim/report.test.ts).
 #
 # Idempotent and non-interactive: runs as `npm test`'s pretest, in CI as root without a
 # terminal. Without root (and without password-less sudo) it installs nothing and says so; the
@@ -19,6 +19,9 @@ elif [ -x /usr/bin/prometheus ] || command -v prometheus >/dev/null 2>&1; then
   :
 else
   missing+=(prometheus)
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  missing+=(chromium)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
@@ -79,4 +82,9 @@ if [ -x /usr/bin/prometheus ] || command -v prometheus >/dev/null 2>&1; then
   log "installed: $(prometheus --version 2>&1 | head -n 1)"
 else
   fail "prometheus still not found after installing"
+fi
+if [ -x /usr/bin/chromium ]; then
+  log "installed: $(/usr/bin/chromium --version 2>&1 | head -n 1)"
+else
+  fail "chromium still not found after installing"
 fi
