@@ -3,7 +3,7 @@ import { arimaFamily } from './arima-family.js';
 import type { ArimaWorkerClient } from './arima-worker-client.js';
 import { DEFAULT_COMBINATION, type CombinationRule } from './combination.js';
 import { Ensemble } from './ensemble.js';
-import { holtWintersFamily } from './holt-winters.js';
+import { holtWintersFamilyFor } from './holt-winters.js';
 import { mstlFamily } from './mstl-model.js';
 import { lastValueFamily, seasonalNaiveFamily } from './naive-models.js';
 import { BucketAccumulator, isObservation, typicalStep } from './regular-series.js';
@@ -63,26 +63,45 @@ export const DEFAULT_FORECASTER: ForecasterConfig = {
   mstl: true,
 };
 
+/**
+ * Histories shorter than this get no ARIMA orders beyond the basic ones: with five or six
+ * coefficients, conditional least squares on a few hundred points mostly fits noise, and each
+ * order adds its fit to every refit (on a 6-hour 1-second trace bucketed to a minute, 360
+ * points, the refit has a latency budget).
+ */
+const RICH_ORDER_MIN_POINTS = 500;
+
+function withMinimumHistory(family: ModelFamily, minPoints: number): ModelFamily {
+  return { name: family.name, fit: (y, season) => (y.length < minPoints ? null : family.fit(y, season)) };
+}
+
 /** A family fitted at a fixed period instead of the detected season, under its own name. */
 function atPeriod(family: ModelFamily, period: number): ModelFamily {
   const name = `${family.name}@${period}`;
   return { name, fit: (y) => family.fit(y, period) };
 }
 
-export function componentFamilies(config: Pick<ForecasterConfig, 'arima' | 'mstl'>, season: number | null, longSeason: number | null = null): ModelFamily[] {
+/**
+ * The components for a series with this season (and confirmed longer season). `leads`: steps
+ * whose forecasts are averaged where they are used; Holt–Winters estimates its smoothing
+ * weights on that averaged error rather than on the one-step error.
+ */
+export function componentFamilies(config: Pick<ForecasterConfig, 'arima' | 'mstl'>, season: number | null, longSeason: number | null = null, leads = 1): ModelFamily[] {
+  const holtWinters = holtWintersFamilyFor(leads);
   const families: ModelFamily[] = [
     seasonalNaiveFamily,
     lastValueFamily,
-    holtWintersFamily,
+    holtWinters,
     sarimaCssFamily({ p: 1, d: 0, q: 1, P: 0, D: 1, Q: 1 }),
     sarimaCssFamily({ p: 1, d: 0, q: 1, P: 1, D: 1, Q: 1 }),
-    sarimaCssFamily({ p: 3, d: 0, q: 1, P: 0, D: 1, Q: 1 }),
-    sarimaCssFamily({ p: 3, d: 1, q: 1, P: 1, D: 0, Q: 0 }),
     sarimaCssFamily({ p: 2, d: 1, q: 1, P: 0, D: 0, Q: 0 }),
-    sarimaCssFamily({ p: 2, d: 1, q: 2, P: 0, D: 0, Q: 0 }),
+    // Richer orders (five or six coefficients) only where the history can pin them down.
+    withMinimumHistory(sarimaCssFamily({ p: 3, d: 0, q: 1, P: 0, D: 1, Q: 1 }), RICH_ORDER_MIN_POINTS),
+    withMinimumHistory(sarimaCssFamily({ p: 3, d: 1, q: 1, P: 1, D: 0, Q: 0 }), RICH_ORDER_MIN_POINTS),
+    withMinimumHistory(sarimaCssFamily({ p: 2, d: 1, q: 2, P: 0, D: 0, Q: 0 }), RICH_ORDER_MIN_POINTS),
   ];
   // A confirmed longer season (weekday against weekend) gets its own naive and Holt-Winters.
-  if (longSeason !== null) families.push(atPeriod(seasonalNaiveFamily, longSeason), atPeriod(holtWintersFamily, longSeason));
+  if (longSeason !== null) families.push(atPeriod(seasonalNaiveFamily, longSeason), atPeriod(holtWinters, longSeason));
   // MSTL has no state update: it refits about 12 times a season, which bounds its cost.
   if (config.mstl) families.push(mstlFamily({ refitEvery: Math.max(2, Math.round((season ?? 24) / 12)) }));
   if (config.arima !== null) families.push(arimaFamily(config.arima));
@@ -142,7 +161,7 @@ export class EnsembleForecaster implements Forecaster {
     const served = Math.ceil((this.config.horizonSteps * inputStep) / width);
     const horizon = served + 1;
     const ensemble = await Ensemble.fit(grid, season, {
-      families: componentFamilies(this.config, season, longSeason),
+      families: componentFamilies(this.config, season, longSeason, served),
       horizon,
       averagedLeads: served,
       validationOrigins: this.config.validationOrigins,

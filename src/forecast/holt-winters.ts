@@ -1,5 +1,4 @@
-import { yieldIfBusy } from './cooperative.js';
-import { minimize, squash, unsquash } from './nelder-mead.js';
+import { minimize, minimizeCooperatively, squash, unsquash, type MinimizeResult } from './nelder-mead.js';
 import type { FittedModel, ModelFamily } from './types.js';
 
 /**
@@ -101,6 +100,73 @@ function sumSquaredErrors(y: readonly number[], m: number, p: HoltWintersParams,
   return sse;
 }
 
+/**
+ * In-sample squared error of the lead-averaged forecast: each target is predicted by the mean
+ * of the forecasts made for it from the `leads` origins before it, the way decisions (and the
+ * published protocol) use the forecasts. With leads = 1 this is the one-step error.
+ *
+ * Cheap because leads ≤ m: the target's seasonal state is not updated between those origins,
+ * so the average is (mean over the origins of level + damped trend) with that seasonal state;
+ * the levels' mean is a running sum, the damped trends a short weighted sum.
+ */
+function sumSquaredAveragedErrors(y: readonly number[], m: number, p: HoltWintersParams, init: State, leads: number): number {
+  const L = Math.min(leads, m);
+  if (L <= 1) return sumSquaredErrors(y, m, p, init);
+  const state = cloneState(init);
+  const levels = new Float64Array(L);
+  const trends = new Float64Array(L);
+  // damp[k]: the trend's multiplier k + 1 steps ahead (φ + φ² + … + φ^(k+1)).
+  const damp = new Float64Array(L);
+  let phiPower = 1;
+  let acc = 0;
+  for (let k = 0; k < L; k++) {
+    phiPower *= p.phi;
+    acc += phiPower;
+    damp[k] = acc;
+  }
+  let levelSum = 0;
+  let sse = 0;
+  for (let i = 0; i < y.length; i++) {
+    const r = i % L;
+    levelSum += state.level - (levels[r] as number);
+    levels[r] = state.level;
+    trends[r] = state.trend;
+    const count = Math.min(i + 1, L);
+    let base = levelSum;
+    if (p.trend) for (let k = 0; k < count; k++) base += (damp[k] as number) * (trends[(i - k + L) % L] as number);
+    base /= count;
+    const s = state.season[state.step % m] as number;
+    const e = (y[i] as number) - (p.seasonal === 'add' ? base + s : base * s);
+    advance(state, p, m, y[i] as number);
+    // The first season only calibrates the initial seasonal states; its errors say little.
+    if (i >= m) sse += e * e;
+  }
+  return sse;
+}
+
+/** The same error computed the slow way, forecasting every lead at every origin (for tests). */
+export function averagedErrorsDirect(y: readonly number[], m: number, params: HoltWintersParams, leads: number): number {
+  const state = initialState(y, m, params);
+  const sums = new Float64Array(y.length + leads);
+  const counts = new Float64Array(y.length + leads);
+  let sse = 0;
+  for (let i = 0; i < y.length; i++) {
+    forecastFrom(state, params, m, leads).forEach((f, k) => {
+      sums[i + k] = (sums[i + k] as number) + f;
+      counts[i + k] = (counts[i + k] as number) + 1;
+    });
+    const e = (y[i] as number) - (sums[i] as number) / (counts[i] as number);
+    advance(state, params, m, y[i] as number);
+    if (i >= m) sse += e * e;
+  }
+  return sse;
+}
+
+/** The fast averaged error, exported for the test that checks it against the direct one. */
+export function averagedErrors(y: readonly number[], m: number, params: HoltWintersParams, leads: number): number {
+  return sumSquaredAveragedErrors(y, m, params, initialState(y, m, params), leads);
+}
+
 function paramsFrom(u: readonly number[], spec: HoltWintersSpec): HoltWintersParams {
   const alpha = squash(u[0] as number, 0.001, 0.999);
   const gamma = squash(u[1] as number, 0.001, 0.999) * (1 - alpha);
@@ -110,32 +176,46 @@ function paramsFrom(u: readonly number[], spec: HoltWintersSpec): HoltWintersPar
 
 export interface HoltWintersFit {
   params: HoltWintersParams;
-  /** In-sample one-step sum of squared errors after the first season. */
+  /** In-sample sum of squared (lead-averaged) errors after the first season. */
   sse: number;
   /** Akaike's criterion on the same errors, for choosing between forms. */
   aic: number;
   model: FittedModel;
 }
 
-export function fitHoltWinters(y: readonly number[], m: number, spec: HoltWintersSpec): HoltWintersFit | null {
+export function fitHoltWinters(y: readonly number[], m: number, spec: HoltWintersSpec, leads = 1): HoltWintersFit | null {
+  const problem = holtWintersProblem(y, m, spec, leads);
+  return problem === null ? null : problem.finish(minimize(problem.objective, problem.start, problem.options));
+}
+
+/** fitHoltWinters, yielding to the event loop while it optimises. */
+export async function fitHoltWintersCooperatively(y: readonly number[], m: number, spec: HoltWintersSpec, leads = 1): Promise<HoltWintersFit | null> {
+  const problem = holtWintersProblem(y, m, spec, leads);
+  return problem === null ? null : problem.finish(await minimizeCooperatively(problem.objective, problem.start, problem.options));
+}
+
+function holtWintersProblem(y: readonly number[], m: number, spec: HoltWintersSpec, leads: number) {
   if (m < 2 || y.length < 2 * m + 2) return null;
   if (spec.seasonal === 'mul' && y.some((v) => !(v > 0))) return null;
   const init = initialState(y, m, spec);
   const start = spec.trend ? [unsquash(0.3, 0.001, 0.999), unsquash(0.1, 0.001, 0.999), unsquash(0.1, 0.001, 0.5), unsquash(0.95, 0.8, 0.995)] : [unsquash(0.3, 0.001, 0.999), unsquash(0.1, 0.001, 0.999)];
-  const best = minimize((u) => sumSquaredErrors(y, m, paramsFrom(u, spec), init), start, { maxEvaluations: 300 * start.length, step: 1 });
-  const params = paramsFrom(best.x, spec);
-  const state = cloneState(init);
-  for (const v of y) advance(state, params, m, v);
-  const scored = y.length - m;
-  const k = start.length + m + 1;
-  const aic = scored * Math.log(Math.max(best.value, 1e-300) / scored) + 2 * k;
-  const name = `holt-winters-${spec.seasonal}${spec.trend ? '-damped' : ''}`;
-  const model: FittedModel = {
-    name,
-    append(v) { advance(state, params, m, v); },
-    forecast: (h) => forecastFrom(state, params, m, h),
+  const objective = (u: readonly number[]): number => sumSquaredAveragedErrors(y, m, paramsFrom(u, spec), init, leads);
+  const finish = (best: MinimizeResult): HoltWintersFit => {
+    const params = paramsFrom(best.x, spec);
+    const state = cloneState(init);
+    for (const v of y) advance(state, params, m, v);
+    const scored = y.length - m;
+    const k = start.length + m + 1;
+    const aic = scored * Math.log(Math.max(best.value, 1e-300) / scored) + 2 * k;
+    const name = `holt-winters-${spec.seasonal}${spec.trend ? '-damped' : ''}`;
+    const model: FittedModel = {
+      name,
+      append(v) { advance(state, params, m, v); },
+      forecast: (h) => forecastFrom(state, params, m, h),
+    };
+    return { params, sse: best.value, aic, model };
   };
-  return { params, sse: best.value, aic, model };
+  return { objective, start, options: { maxEvaluations: 300 * start.length, step: 1 }, finish };
 }
 
 const SPECS: readonly HoltWintersSpec[] = [
@@ -145,20 +225,27 @@ const SPECS: readonly HoltWintersSpec[] = [
   { seasonal: 'mul', trend: true },
 ];
 
-/** Holt–Winters with its form (additive or multiplicative, trend or not) chosen by AIC. */
-export const holtWintersFamily: ModelFamily = {
-  name: 'holt-winters',
-  async fit(y, season) {
-    if (season === null) return null;
-    let chosen: HoltWintersFit | null = null;
-    for (const spec of SPECS) {
-      // Each form is a separate optimisation: a fresh event-loop slice for each.
-      await yieldIfBusy(0);
-      const fit = fitHoltWinters(y, season, spec);
-      if (fit !== null && (chosen === null || fit.aic < chosen.aic)) chosen = fit;
-    }
-    if (chosen === null) return null;
-    const inner = chosen.model;
-    return { name: 'holt-winters', append: (v) => inner.append(v), forecast: (h) => inner.forecast(h) };
-  },
-};
+/**
+ * Holt–Winters with its form (additive or multiplicative, trend or not) chosen by AIC; `leads`
+ * > 1 estimates the smoothing weights on the lead-averaged error instead of the one-step one.
+ */
+export function holtWintersFamilyFor(leads = 1): ModelFamily {
+  const name = 'holt-winters';
+  return {
+    name,
+    async fit(y, season) {
+      if (season === null) return null;
+      let chosen: HoltWintersFit | null = null;
+      for (const spec of SPECS) {
+        const fit = await fitHoltWintersCooperatively(y, season, spec, leads);
+        if (fit !== null && (chosen === null || fit.aic < chosen.aic)) chosen = fit;
+      }
+      if (chosen === null) return null;
+      const inner = chosen.model;
+      return { name, append: (v) => inner.append(v), forecast: (h) => inner.forecast(h) };
+    },
+  };
+}
+
+/** Holt–Winters with its form chosen by AIC, weights estimated on the one-step error. */
+export const holtWintersFamily: ModelFamily = holtWintersFamilyFor(1);

@@ -1,3 +1,5 @@
+import { yieldIfBusy } from './cooperative.js';
+
 /**
  * Derivative-free minimisation (Nelder–Mead simplex). The smoothing and ARMA objectives here
  * are cheap O(n) recursions with few parameters, where a simplex converges in a few hundred
@@ -19,6 +21,29 @@ export interface MinimizeResult {
 }
 
 export function minimize(f: (x: readonly number[]) => number, x0: readonly number[], options: MinimizeOptions = {}): MinimizeResult {
+  const steps = minimizeSteps(f, x0, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * The same minimisation, letting the event loop run between iterations whenever the current
+ * slice has been busy (cooperative.ts): for objectives costly enough that a whole run would
+ * hold the main thread for tens of milliseconds.
+ */
+export async function minimizeCooperatively(f: (x: readonly number[]) => number, x0: readonly number[], options: MinimizeOptions = {}): Promise<MinimizeResult> {
+  const steps = minimizeSteps(f, x0, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    await yieldIfBusy();
+  }
+}
+
+/** Nelder–Mead as a generator that pauses after every iteration; returns the result. */
+function* minimizeSteps(f: (x: readonly number[]) => number, x0: readonly number[], options: MinimizeOptions): Generator<void, MinimizeResult> {
   const maxEvaluations = options.maxEvaluations ?? 200 * x0.length;
   const tolerance = options.tolerance ?? 1e-8;
   const step = options.step ?? 0.5;
@@ -41,6 +66,7 @@ export function minimize(f: (x: readonly number[]) => number, x0: readonly numbe
   const combine = (a: readonly number[], b: readonly number[], t: number): number[] => a.map((ai, i) => ai + t * ((b[i] as number) - ai));
 
   while (evaluations < maxEvaluations) {
+    yield;
     simplex.sort((a, b) => a.v - b.v);
     const best = simplex[0] as { x: number[]; v: number };
     const worst = simplex[n] as { x: number[]; v: number };

@@ -1,4 +1,4 @@
-import { minimize, squash } from './nelder-mead.js';
+import { minimize, minimizeCooperatively, squash, type MinimizeOptions, type MinimizeResult } from './nelder-mead.js';
 import type { FittedModel, ModelFamily } from './types.js';
 
 /**
@@ -82,18 +82,31 @@ function difference(y: readonly number[], delta: readonly number[]): number[] {
   return out;
 }
 
-function innovation(w: readonly number[], e: readonly number[], t: number, poly: ArmaPolynomials): number {
+function innovation(w: ArrayLike<number>, e: ArrayLike<number>, t: number, poly: ArmaPolynomials): number {
   let v = (w[t] as number) - poly.mean;
   for (const i of poly.arLags) if (t - i >= 0) v -= (poly.ar[i] as number) * ((w[t - i] as number) - poly.mean);
   for (const j of poly.maLags) if (t - j >= 0) v -= (poly.ma[j] as number) * (e[t - j] as number);
   return v;
 }
 
-function conditionalSumOfSquares(w: readonly number[], poly: ArmaPolynomials, burnIn: number): number {
-  const e = new Array<number>(w.length).fill(0);
+/** `e` is scratch space of w's length (reused across evaluations: no garbage per call). */
+function conditionalSumOfSquares(w: Float64Array, poly: ArmaPolynomials, burnIn: number, e: Float64Array): number {
+  const arLags = Int32Array.from(poly.arLags);
+  const arCoef = Float64Array.from(poly.arLags, (i) => poly.ar[i] as number);
+  const maLags = Int32Array.from(poly.maLags);
+  const maCoef = Float64Array.from(poly.maLags, (j) => poly.ma[j] as number);
+  const mean = poly.mean;
   let sse = 0;
   for (let t = 0; t < w.length; t++) {
-    const v = innovation(w, e, t, poly);
+    let v = (w[t] as number) - mean;
+    for (let a = 0; a < arLags.length; a++) {
+      const lag = arLags[a] as number;
+      if (t >= lag) v -= (arCoef[a] as number) * ((w[t - lag] as number) - mean);
+    }
+    for (let b = 0; b < maLags.length; b++) {
+      const lag = maLags[b] as number;
+      if (t >= lag) v -= (maCoef[b] as number) * (e[t - lag] as number);
+    }
     e[t] = v;
     if (t >= burnIn) sse += v * v;
   }
@@ -110,6 +123,24 @@ export interface SarimaFit {
  * every series; forecasts are scaled back.
  */
 export function fitSarimaCss(y: readonly number[], order: SarimaOrder, s: number): SarimaFit | null {
+  const problem = cssProblem(y, order, s);
+  return problem === null ? null : problem.finish(minimize(problem.objective, problem.start, problem.options));
+}
+
+/** fitSarimaCss, yielding to the event loop while it optimises. */
+export async function fitSarimaCssCooperatively(y: readonly number[], order: SarimaOrder, s: number): Promise<SarimaFit | null> {
+  const problem = cssProblem(y, order, s);
+  return problem === null ? null : problem.finish(await minimizeCooperatively(problem.objective, problem.start, problem.options));
+}
+
+interface CssProblem {
+  objective: (x: readonly number[]) => number;
+  start: number[];
+  options: MinimizeOptions;
+  finish: (best: MinimizeResult) => SarimaFit;
+}
+
+function cssProblem(y: readonly number[], order: SarimaOrder, s: number): CssProblem | null {
   const delta = differencingPolynomial(order.d, order.D, s);
   const arLen = order.p + order.P * s;
   const maLen = order.q + order.Q * s;
@@ -121,9 +152,27 @@ export function fitSarimaCss(y: readonly number[], order: SarimaOrder, s: number
   const wMean = w.reduce((a, v) => a + v, 0) / w.length;
   const nCoef = order.p + order.P + order.q + order.Q;
   const withMean = order.d + order.D <= 1;
-  const objective = (x: readonly number[]): number => conditionalSumOfSquares(w, polynomialsFrom(withMean ? x : [...x, 0], order, s), burnIn);
+  const wFast = Float64Array.from(w);
+  const scratch = new Float64Array(w.length);
+  const objective = (x: readonly number[]): number => conditionalSumOfSquares(wFast, polynomialsFrom(withMean ? x : [...x, 0], order, s), burnIn, scratch);
   const start = [...new Array<number>(nCoef).fill(0), ...(withMean ? [wMean] : [])];
-  const best = minimize(objective, start, { maxEvaluations: 250 * start.length, step: 0.3 });
+  const finish = (best: MinimizeResult): SarimaFit => modelFrom(best, { order, s, scale, scaled, w, delta, arLen, maLen, withMean });
+  return { objective, start, options: { maxEvaluations: 250 * start.length, step: 0.3 }, finish };
+}
+
+interface CssData {
+  order: SarimaOrder;
+  s: number;
+  scale: number;
+  scaled: number[];
+  w: number[];
+  delta: number[];
+  arLen: number;
+  maLen: number;
+  withMean: boolean;
+}
+
+function modelFrom(best: MinimizeResult, { order, s, scale, scaled, w, delta, arLen, maLen, withMean }: CssData): SarimaFit {
   const poly = polynomialsFrom(withMean ? best.x : [...best.x, 0], order, s);
 
   // Running state: scaled observations, differenced values and innovations, newest last.
@@ -186,9 +235,9 @@ export function sarimaCssFamily(order: SarimaOrder = DEFAULT_SARIMA_ORDER): Mode
   const name = `${orderLabel(order)}-css`;
   return {
     name,
-    fit(y, season) {
+    async fit(y, season) {
       if (seasonal && season === null) return null;
-      const fit = fitSarimaCss(y, order, seasonal ? (season as number) : 1);
+      const fit = await fitSarimaCssCooperatively(y, order, seasonal ? (season as number) : 1);
       if (fit === null) return null;
       const inner = fit.model;
       return { name, append: (v) => inner.append(v), forecast: (h) => inner.forecast(h) };
