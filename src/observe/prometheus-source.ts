@@ -65,6 +65,7 @@ export class PrometheusSource {
   private lastSuccessAt: number | undefined;
   private lastError: PrometheusError | undefined;
   private consecutiveFailures = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: PrometheusSourceOptions) {
     if (!(Number.isInteger(options.stepSeconds) && options.stepSeconds >= 1)) throw new RangeError('stepSeconds must be an integer ≥ 1');
@@ -107,7 +108,26 @@ export class PrometheusSource {
   }
 
   /** Reads the whole configured history, replacing whatever was read before. */
-  async backfill(): Promise<Signals | undefined> {
+  backfill(): Promise<Signals | undefined> {
+    return this.serialised(() => this.doBackfill());
+  }
+
+  /**
+   * Reads what is new since the last read (a backfill when there is nothing yet, or when the
+   * last read is older than the history kept) and returns the updated signals.
+   */
+  refresh(): Promise<Signals | undefined> {
+    return this.serialised(() => this.doRefresh());
+  }
+
+  /** Reads run one after the other, never interleaved. */
+  private serialised<T>(read: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(read, read);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async doBackfill(): Promise<Signals | undefined> {
     const end = alignDown(this.now(), this.step);
     const start = end - alignDown(this.options.backfillSeconds, this.step);
     this.grid = await this.tracked(() => this.readRaw(start, end));
@@ -115,15 +135,11 @@ export class PrometheusSource {
     return this.signals();
   }
 
-  /**
-   * Reads what is new since the last read (a backfill when there is nothing yet, or when the
-   * last read is older than the history kept) and returns the updated signals.
-   */
-  async refresh(): Promise<Signals | undefined> {
+  private async doRefresh(): Promise<Signals | undefined> {
     const end = alignDown(this.now(), this.step);
     const grid = this.grid;
     const gridEnd = grid ? grid.start + (grid.length - 1) * this.step : Number.NEGATIVE_INFINITY;
-    if (!grid || end - gridEnd >= this.options.backfillSeconds) return this.backfill();
+    if (!grid || end - gridEnd >= this.options.backfillSeconds) return this.doBackfill();
     const start = Math.max(grid.start, gridEnd + this.step - alignDown(this.overlap, this.step));
     if (end < start) return this.signals();
     const fresh = await this.tracked(() => this.readRaw(start, end));

@@ -164,3 +164,29 @@ describe('PrometheusSource history start', () => {
     now += 1;
   });
 });
+
+describe('PrometheusSource concurrency', () => {
+  it('runs overlapping reads one after the other', async () => {
+    const { fake, source, advance } = setup();
+    let inFlight = 0;
+    let most = 0;
+    const original = fake.rangeQuery.bind(fake);
+    fake.rangeQuery = async (...args) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight--;
+      return original(...args);
+    };
+    const first = source.refresh();
+    advance(10);
+    const second = source.refresh();
+    const [a, b] = await Promise.all([first, second]);
+    // Each read takes the time when it starts; the second waits for the first.
+    expect(a!.latest.t).toBe(T0 + 110);
+    expect(b!.latest.t).toBe(T0 + 110);
+    expect(b!.history.length).toBe(61);
+    // One read at a time: never more queries in flight than one read's concurrency (4).
+    expect(most).toBe(4);
+  });
+});
