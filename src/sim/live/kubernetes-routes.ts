@@ -43,9 +43,51 @@ function patchObject(current: KubeObject, req: Request, allowStrategic: boolean)
   throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format (${type || 'none'}) - accepted media types include: ${accepted}`);
 }
 
-function listOf(type: ResourceType, store: KubeStore, namespace: string): KubeObject {
-  const { items, resourceVersion } = store.list(type, namespace);
-  return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion }, items };
+/**
+ * How a collection is shown over how it is stored. Events are one resource with two APIs:
+ * both are stored as core/v1 Events and events.k8s.io/v1 converts on the way in and out, so an
+ * Event written through either API is listed by both, as on a real cluster.
+ */
+interface View {
+  type: ResourceType;
+  stored: ResourceType;
+  toStored(object: KubeObject): KubeObject;
+  fromStored(object: KubeObject): KubeObject;
+}
+
+function identity(type: ResourceType): View {
+  return { type, stored: type, toStored: (o) => o, fromStored: (o) => o };
+}
+
+function defined(entries: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+}
+
+const EVENTS_V1_VIEW: View = {
+  type: EVENTS_V1_EVENT,
+  stored: CORE_EVENT,
+  toStored: (e) => defined({
+    apiVersion: 'v1', kind: 'Event', metadata: e.metadata,
+    involvedObject: e.regarding, reason: e.reason, message: e.note, type: e.type, eventTime: e.eventTime,
+    action: e.action, reportingComponent: e.reportingController, reportingInstance: e.reportingInstance,
+    related: e.related, series: e.series, source: e.deprecatedSource,
+    firstTimestamp: e.deprecatedFirstTimestamp, lastTimestamp: e.deprecatedLastTimestamp, count: e.deprecatedCount,
+  }),
+  fromStored: (e) => {
+    const source = e.source as { component?: string; host?: string } | undefined;
+    return defined({
+      apiVersion: apiVersionOf(EVENTS_V1_EVENT), kind: 'Event', metadata: e.metadata,
+      eventTime: e.eventTime ?? null, reportingController: e.reportingComponent ?? source?.component,
+      reportingInstance: e.reportingInstance ?? source?.host, action: e.action, reason: e.reason, regarding: e.involvedObject,
+      related: e.related, note: e.message, type: e.type, series: e.series, deprecatedSource: e.source,
+      deprecatedFirstTimestamp: e.firstTimestamp, deprecatedLastTimestamp: e.lastTimestamp, deprecatedCount: e.count,
+    });
+  },
+};
+
+function listOf(view: View, store: KubeStore, namespace: string): KubeObject {
+  const { items, resourceVersion } = store.list(view.stored, namespace);
+  return { kind: `${view.type.kind}List`, apiVersion: apiVersionOf(view.type), metadata: { resourceVersion }, items: items.map(view.fromStored) };
 }
 
 function isWatch(req: Request): boolean {
@@ -60,7 +102,7 @@ function nameFromFieldSelector(req: Request): string | undefined {
   return match ? match[1] : undefined;
 }
 
-function streamWatch(type: ResourceType, store: KubeStore, watches: WatchRegistry, req: Request, res: Response, namespace: string): void {
+function streamWatch(view: View, store: KubeStore, watches: WatchRegistry, req: Request, res: Response, namespace: string): void {
   const timeout = Number(req.query.timeoutSeconds ?? DEFAULT_WATCH_SECONDS);
   const seconds = Number.isFinite(timeout) && timeout > 0 ? Math.min(timeout, DEFAULT_WATCH_SECONDS) : DEFAULT_WATCH_SECONDS;
   const rv = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
@@ -79,8 +121,9 @@ function streamWatch(type: ResourceType, store: KubeStore, watches: WatchRegistr
   watches.add(close);
   const name = nameFromFieldSelector(req);
   try {
-    unsubscribe = store.watch(type, { namespace, ...(name ? { name } : {}), ...(rv !== undefined ? { resourceVersion: rv } : {}) }, (event) => {
-      if (!res.writableEnded) res.write(`${JSON.stringify(event)}\n`);
+    unsubscribe = store.watch(view.stored, { namespace, ...(name ? { name } : {}), ...(rv !== undefined ? { resourceVersion: rv } : {}) }, (event) => {
+      const shown = event.type === 'ERROR' ? event : { type: event.type, object: view.fromStored(event.object) };
+      if (!res.writableEnded) res.write(`${JSON.stringify(shown)}\n`);
       if (event.type === 'ERROR') close();
     });
   } catch (err) {
@@ -93,37 +136,38 @@ function streamWatch(type: ResourceType, store: KubeStore, watches: WatchRegistr
   req.on('close', close);
 }
 
-/** List (or watch) and create on a namespaced collection of plain stored objects. */
-function plainCollection(router: Router, path: string, type: ResourceType, store: KubeStore, watches: WatchRegistry, validate?: (o: KubeObject) => void): void {
+/** List (or watch), create, read, replace, patch and delete on a namespaced collection of stored objects. */
+function plainCollection(router: Router, path: string, view: View, store: KubeStore, watches: WatchRegistry, validate: { create?: (o: KubeObject) => void; update?: (o: KubeObject) => void } = {}): void {
+  const { stored } = view;
   router.get(path, (req, res) => {
     const ns = param(req, 'ns');
-    if (isWatch(req)) streamWatch(type, store, watches, req, res, ns);
-    else res.json(listOf(type, store, ns));
+    if (isWatch(req)) streamWatch(view, store, watches, req, res, ns);
+    else res.json(listOf(view, store, ns));
   });
   router.post(path, (req, res) => {
     const object = requireObject(req.body);
-    validate?.(object);
-    res.status(201).json(store.create(type, param(req, 'ns'), object));
+    validate.create?.(object);
+    res.status(201).json(view.fromStored(store.create(stored, param(req, 'ns'), view.toStored(object))));
   });
   const item = `${path}/:name`;
   router.get(item, (req, res) => {
-    res.json(store.mustGet(type, param(req, 'ns'), param(req, 'name')));
+    res.json(view.fromStored(store.mustGet(stored, param(req, 'ns'), param(req, 'name'))));
   });
   router.put(item, (req, res) => {
     const object = requireObject(req.body);
-    validate?.(object);
-    res.json(store.update(type, param(req, 'ns'), param(req, 'name'), object));
+    validate.update?.(object);
+    res.json(view.fromStored(store.update(stored, param(req, 'ns'), param(req, 'name'), view.toStored(object))));
   });
   router.patch(item, (req, res) => {
     const ns = param(req, 'ns');
     const name = param(req, 'name');
-    const merged = patchObject(store.mustGet(type, ns, name), req, true);
-    validate?.(merged);
-    res.json(store.update(type, ns, name, merged));
+    const merged = patchObject(view.fromStored(store.mustGet(stored, ns, name)), req, true);
+    validate.update?.(merged);
+    res.json(view.fromStored(store.update(stored, ns, name, view.toStored(merged))));
   });
   router.delete(item, (req, res) => {
-    store.delete(type, param(req, 'ns'), param(req, 'name'));
-    res.json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: param(req, 'name'), group: type.group, kind: type.plural } });
+    store.delete(stored, param(req, 'ns'), param(req, 'name'));
+    res.json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: param(req, 'name'), group: view.type.group, kind: view.type.plural } });
   });
 }
 
@@ -184,8 +228,8 @@ export function kubernetesRouter(cluster: LiveCluster, watches: WatchRegistry): 
   const fdBase = `/apis/${FLINK_DEPLOYMENT.group}/${FLINK_DEPLOYMENT.version}/namespaces/:ns/${FLINK_DEPLOYMENT.plural}`;
   router.get(fdBase, (req, res) => {
     const ns = param(req, 'ns');
-    if (isWatch(req)) streamWatch(FLINK_DEPLOYMENT, store, watches, req, res, ns);
-    else res.json(listOf(FLINK_DEPLOYMENT, store, ns));
+    if (isWatch(req)) streamWatch(identity(FLINK_DEPLOYMENT), store, watches, req, res, ns);
+    else res.json(listOf(identity(FLINK_DEPLOYMENT), store, ns));
   });
   router.get(`${fdBase}/:name`, (req, res) => {
     res.json(cluster.flinkDeployment(param(req, 'ns'), param(req, 'name')));
@@ -201,8 +245,8 @@ export function kubernetesRouter(cluster: LiveCluster, watches: WatchRegistry): 
   const deployBase = '/apis/apps/v1/namespaces/:ns/deployments';
   router.get(deployBase, (req, res) => {
     const ns = param(req, 'ns');
-    if (isWatch(req)) streamWatch(DEPLOYMENT, store, watches, req, res, ns);
-    else res.json(listOf(DEPLOYMENT, store, ns));
+    if (isWatch(req)) streamWatch(identity(DEPLOYMENT), store, watches, req, res, ns);
+    else res.json(listOf(identity(DEPLOYMENT), store, ns));
   });
   router.get(`${deployBase}/:name`, (req, res) => {
     res.json(store.mustGet(DEPLOYMENT, param(req, 'ns'), param(req, 'name')));
@@ -220,9 +264,9 @@ export function kubernetesRouter(cluster: LiveCluster, watches: WatchRegistry): 
     res.json(cluster.updateTaskManagerScale(ns, name, merged));
   });
 
-  plainCollection(router, '/api/v1/namespaces/:ns/events', CORE_EVENT, store, watches, validateCoreEvent);
-  plainCollection(router, '/apis/events.k8s.io/v1/namespaces/:ns/events', EVENTS_V1_EVENT, store, watches, validateEventsV1);
-  plainCollection(router, '/apis/coordination.k8s.io/v1/namespaces/:ns/leases', LEASE, store, watches, validateLease);
+  plainCollection(router, '/api/v1/namespaces/:ns/events', identity(CORE_EVENT), store, watches, { create: validateCoreEvent, update: validateCoreEvent });
+  plainCollection(router, '/apis/events.k8s.io/v1/namespaces/:ns/events', EVENTS_V1_VIEW, store, watches, { create: validateEventsV1 });
+  plainCollection(router, '/apis/coordination.k8s.io/v1/namespaces/:ns/leases', identity(LEASE), store, watches, { create: validateLease, update: validateLease });
 
   return router;
 }

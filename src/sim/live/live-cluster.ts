@@ -179,6 +179,7 @@ export class LiveCluster {
   private readonly jobList: LiveJob[] = [];
   private readonly operations = new Map<string, SavepointOperation>();
   private readonly completedSavepoints = new Set<string>();
+  private latestStopSavepoint: string | undefined;
   private phase: Phase = { kind: 'active' };
   private wallNow: number;
   private previousTwinStatus: string;
@@ -696,6 +697,7 @@ export class LiveCluster {
       if (operation.failure === undefined) {
         operation.location = operation.plannedLocation;
         this.completedSavepoints.add(operation.plannedLocation);
+        if (operation.kind === 'stop') this.latestStopSavepoint = operation.plannedLocation;
       }
     }
     const phase = this.phase;
@@ -758,8 +760,8 @@ export class LiveCluster {
       markReconciled();
       this.operator.suspended = false;
       this.operator.upgrading = true;
-      const savepoint = this.operator.lastSavepoint?.location ?? current.savepointPath;
-      const next = this.submit(parallelism, savepoint !== undefined && this.completedSavepoints.has(savepoint) ? savepoint : undefined);
+      // The operator restores from the savepoint the job stopped with (its own or a REST stop's).
+      const next = this.submit(parallelism, this.latestStopSavepoint);
       this.operator.awaitingJob = next.id;
     } else if (runningNow) {
       markReconciled();

@@ -136,7 +136,9 @@ describe('live twin with @kubernetes/client-node 1.4', () => {
       },
     });
     expect(v1.metadata?.name).toBe('phoebe-1');
-    expect((await events.listNamespacedEvent({ namespace: 'flink' })).items).toHaveLength(1);
+    const both = await events.listNamespacedEvent({ namespace: 'flink' });
+    expect(both.items.map((e) => e.note)).toEqual(['parallelism 10 → 12', 'to 12']);
+    expect((await core.listNamespacedEvent({ namespace: 'flink' })).items.map((e) => e.message)).toEqual(['parallelism 10 → 12', 'to 12']);
   });
 
   it('CoordinationV1Api: lease create, 409 on a second create and on a stale replace', async () => {

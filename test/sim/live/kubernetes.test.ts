@@ -283,7 +283,18 @@ describe('live twin Kubernetes API: TaskManager Deployment scale, Events, Leases
     });
     expect(v1.status).toBe(201);
     expect(v1.body.apiVersion).toBe('events.k8s.io/v1');
-    expect((await h.get('/apis/events.k8s.io/v1/namespaces/flink/events')).body.items).toHaveLength(1);
+    // One resource, two APIs: each lists both Events, converted.
+    const v1List = (await h.get('/apis/events.k8s.io/v1/namespaces/flink/events')).body;
+    expect(v1List).toMatchObject({ kind: 'EventList', apiVersion: 'events.k8s.io/v1' });
+    expect(v1List.items.map((e: any) => [e.apiVersion, e.note, e.regarding.kind])).toEqual([
+      ['events.k8s.io/v1', 'parallelism 10 → 12', 'FlinkDeployment'], ['events.k8s.io/v1', 'to 12', 'FlinkDeployment'],
+    ]);
+    expect(v1List.items[0].reportingController).toBe('phoebe');
+    const coreList = (await h.get('/api/v1/namespaces/flink/events')).body;
+    expect(coreList.items.map((e: any) => [e.apiVersion, e.message, e.reportingComponent])).toEqual([
+      ['v1', 'parallelism 10 → 12', undefined], ['v1', 'to 12', 'phoebe.io/autoscaler'],
+    ]);
+    expect((await h.get('/api/v1/namespaces/flink/events/phoebe-rescale-1')).body.involvedObject.name).toBe('twin-test');
     expect((await h.send('POST', '/apis/events.k8s.io/v1/namespaces/flink/events', { metadata: { name: 'phoebe-rescale-1' }, reason: 'x' })).status).toBe(422);
     const dup = await h.send('POST', '/apis/events.k8s.io/v1/namespaces/flink/events', { ...v1.body, metadata: { name: 'phoebe-rescale-1' } });
     expect(dup.status).toBe(409);
