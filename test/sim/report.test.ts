@@ -243,8 +243,8 @@ async function inspectReport(file: string, screenshot?: string): Promise<{ page:
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
-    await page.goto(url, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.body.dataset.chartsReady !== undefined || (document.getElementById('report-error')?.textContent ?? '') !== '', undefined, { timeout: 20_000 });
+    await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+    await page.waitForFunction(() => document.body.dataset.chartsReady !== undefined || (document.getElementById('report-error')?.textContent ?? '') !== '', undefined, { timeout: 60_000 });
     const result = await page.evaluate(async (ids: string[]) => {
       const frames = (): Promise<void> => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done())));
       await frames();
@@ -324,6 +324,24 @@ function expectChartsRendered(check: { page: PageCheck; problems: string[]; requ
     for (const { color, pixels } of chart.alone) expect(pixels, `${chart.id}: pixels of ${color} shown alone`).toBeGreaterThanOrEqual(200);
   }
 }
+
+describe('phoebe simulate --report errors', () => {
+  beforeAll(() => ensureBuilt(), 300_000);
+
+  it('ends with one message and exit status 2 when the report cannot be written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phoebe-report-'));
+    try {
+      const target = join(dir, 'missing-dir', 'report.html');
+      const run = spawnSync(process.execPath, [BIN, 'simulate', '--scenario', CARS, '--policy', 'static', '--report', target], { encoding: 'utf8', timeout: 120_000 });
+      expect(run.status).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(`cannot write ${target}: ENOENT`);
+      expect(existsSync(target)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
 
 describe.skipIf('skip' in browser)('phoebe simulate --report in Chromium', () => {
   let dir: string;
