@@ -4,6 +4,7 @@ import { registerSimulate } from './simulate.js';
 import { registerForecastBench } from './forecast-bench.js';
 import { registerTwin } from './twin.js';
 import { registerValidateConfig } from './validate-config.js';
+import { registerRun } from './run.js';
 
 export const EXIT_USAGE = 2;
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerForecastBench(program);
   registerTwin(program);
   registerValidateConfig(program);
+  registerRun(program);
   return program;
 }
 

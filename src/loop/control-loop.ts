@@ -25,6 +25,11 @@ export interface ControlLoopOptions {
   intervalSeconds: number;
   /** Newest sample older than this (s) means the data is stale: hold and report not ready. */
   staleAfterSeconds: number;
+  /**
+   * Hold until the history spans this long (s): rates over windows longer than the series
+   * (a fresh Prometheus, a new job) read low and would plan a scale-down. Default 0.
+   */
+  minHistorySeconds?: number;
   log: (event: LoopEvent) => void;
   /** Wall clock in ms (injectable for tests). */
   now?: () => number;
@@ -77,6 +82,14 @@ export class ControlLoop implements ServerState {
       this.notReadyReason = `newest sample is ${age.toFixed(0)} s old (limit ${this.options.staleAfterSeconds} s)`;
       metrics.setReadiness(false, age);
       log({ event: 'stale', reason: this.notReadyReason });
+      return;
+    }
+    const span = signals.latest.t - (signals.history.t[0] as number);
+    const minHistory = this.options.minHistorySeconds ?? 0;
+    if (span < minHistory) {
+      this.notReadyReason = `warming up: ${span.toFixed(0)} s of history, deciding from ${minHistory} s`;
+      metrics.setReadiness(false, age);
+      log({ event: 'waiting', reason: this.notReadyReason });
       return;
     }
     try {

@@ -1,0 +1,167 @@
+import type { Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import type { Actuator } from '../act/actuator.js';
+import { FlinkDeploymentActuator } from '../act/flink-deployment-actuator.js';
+import { FlinkRestActuator } from '../act/flink-rest-actuator.js';
+import { createKubeClients, type KubeClients } from '../act/kube-client.js';
+import { KubernetesEventRecorder } from '../act/kubernetes-events.js';
+import type { ActLogger } from '../act/logger.js';
+import { RecommendActuator } from '../act/recommend-actuator.js';
+import { TaskManagerDeploymentActuator } from '../act/taskmanager-deployment-actuator.js';
+import { loadPhoebeConfig, type PhoebeConfig } from '../config/phoebe-config.js';
+import { PhoebeMetrics } from '../export/metrics.js';
+import { createApp, startServer } from '../export/server.js';
+import { EnsembleForecaster } from '../forecast/forecaster.js';
+import { ControlLoop, type LoopEvent } from '../loop/control-loop.js';
+import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig } from '../loop/decision-pipeline.js';
+import { PrometheusSource } from '../observe/prometheus-source.js';
+import type { Signals } from '../observe/signals.js';
+import { DEFAULT_PLANNER } from '../planner/planner.js';
+import { loadAugursMstl } from './load-augurs.js';
+import { UserError } from './user-error.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run beside a Flink job: read Prometheus, forecast, plan, export metrics and (when allowed) rescale')
+    .requiredOption('--config <file>', 'phoebe.yaml (see config/phoebe.example.yaml)')
+    .action(async (options: { config: string }) => {
+      await runSidecar(loadPhoebeConfig(options.config, process.env));
+    });
+}
+
+/** Seconds of a Prometheus duration such as 30s, 1m, 1h30m. */
+export function durationSeconds(duration: string): number {
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+  let total = 0;
+  for (const [, value, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(value) * (units[unit as string] as number);
+  return total;
+}
+
+/** The decision pipeline's settings from the user's configuration. */
+export function pipelineConfig(config: PhoebeConfig): PipelineConfig {
+  // One forecast step per decision, and the same ten-minute horizon whatever the interval.
+  const bucketSeconds = config.decision.intervalSeconds;
+  const horizonSeconds = DEFAULT_PIPELINE.horizonSteps * DEFAULT_PIPELINE.bucketSeconds;
+  return {
+    ...DEFAULT_PIPELINE,
+    bucketSeconds,
+    horizonSteps: Math.max(2, Math.round(horizonSeconds / bucketSeconds)),
+    planner: {
+      ...DEFAULT_PLANNER,
+      minParallelism: config.parallelism.min,
+      maxParallelism: config.parallelism.max,
+      slo: { latencySeconds: config.slo.latencySeconds, recoveryTimeSeconds: config.slo.recoveryTimeSeconds },
+      errorBudget: { ...DEFAULT_PLANNER.errorBudget, objective: config.slo.latencyObjective },
+    },
+    priors: {
+      checkpointIntervalSeconds: config.job.checkpointIntervalSeconds,
+      restartDowntimeSeconds: config.priors.restartSeconds,
+      rescaleDowntimeSeconds: config.priors.rescaleSeconds,
+    },
+  };
+}
+
+function actLogger(log: Logger): ActLogger {
+  return { info: (message, fields) => log.info(fields ?? {}, message), warn: (message, fields) => log.warn(fields ?? {}, message) };
+}
+
+/** The actuator of the configured mode, with Kubernetes Events on the object it changes. */
+export function createActuator(config: PhoebeConfig, log: Logger, observedParallelism: () => number | undefined): Actuator {
+  const { actuation, job } = config;
+  const logger = actLogger(log);
+  const kubernetesConfigured = Boolean(actuation.kubernetes.kubeconfig) || Boolean(process.env.KUBERNETES_SERVICE_HOST);
+  const kube = (): KubeClients => {
+    const k = actuation.kubernetes;
+    try {
+      return createKubeClients(k.kubeconfig ? { kind: 'kubeconfig', path: k.kubeconfig } : { kind: 'in-cluster' });
+    } catch (err) {
+      throw new UserError(`${config.source}: actuation mode ${actuation.mode} needs the Kubernetes API: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  switch (actuation.mode) {
+    case 'recommend':
+      return new RecommendActuator({ observedParallelism });
+    case 'flink-rest': {
+      const rest = actuation.flinkRest;
+      if (!job.flinkRest) throw new UserError(`${config.source}: actuation mode flink-rest needs job.flinkRest.url`);
+      // Events are optional here: only when a FlinkDeployment names the object to attach them
+      // to and the Kubernetes API is reachable (a kubeconfig, or running in a pod).
+      const target = kubernetesConfigured ? job.flinkDeployment : undefined;
+      const events = target ? { sink: new KubernetesEventRecorder({ core: kube().core, logger }), target: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', ...target } } : undefined;
+      return new FlinkRestActuator({
+        restUrl: job.flinkRest.url,
+        ...(job.id ? { jobId: job.id } : { jobName: job.name }),
+        ...(rest?.jarId ? { jarId: rest.jarId } : {}),
+        ...(rest?.jarName ? { jarName: rest.jarName } : {}),
+        ...(rest?.entryClass ? { entryClass: rest.entryClass } : {}),
+        ...(rest?.programArgs.length ? { programArgs: rest.programArgs } : {}),
+        ...(rest?.savepointDirectory ? { savepointDirectory: rest.savepointDirectory } : {}),
+        savepointTimeoutMs: (rest?.savepointTimeoutSeconds ?? 600) * 1000,
+        ...(events ? { events } : {}),
+        logger,
+      });
+    }
+    case 'flink-deployment': {
+      const target = job.flinkDeployment;
+      if (!target) throw new UserError(`${config.source}: actuation mode flink-deployment needs job.flinkDeployment (namespace, name)`);
+      const clients = kube();
+      return new FlinkDeploymentActuator({
+        kube: clients, namespace: target.namespace, name: target.name,
+        readyTimeoutMs: actuation.flinkDeployment.timeoutSeconds * 1000,
+        events: new KubernetesEventRecorder({ core: clients.core, logger }), logger,
+      });
+    }
+    case 'taskmanager-deployment': {
+      const target = job.taskManagerDeployment;
+      if (!target) throw new UserError(`${config.source}: actuation mode taskmanager-deployment needs job.taskManagerDeployment (namespace, name)`);
+      const clients = kube();
+      return new TaskManagerDeploymentActuator({
+        kube: clients, namespace: target.namespace, name: target.name,
+        slotsPerTaskManager: actuation.taskManagerDeployment.slotsPerTaskManager,
+        readyTimeoutMs: actuation.taskManagerDeployment.timeoutSeconds * 1000,
+        events: new KubernetesEventRecorder({ core: clients.core, logger }), logger,
+      });
+    }
+  }
+}
+
+/** Runs until SIGTERM/SIGINT: backfill, then a decision every interval. */
+export async function runSidecar(config: PhoebeConfig): Promise<void> {
+  const log = pino({ base: { app: 'phoebe' } });
+  loadAugursMstl();
+  const source = PrometheusSource.fromConfig(config);
+  let latest: Signals | undefined;
+  const actuator = createActuator(config, log, () => latest?.latest.parallelism);
+  const metrics = new PhoebeMetrics({ mode: config.actuation.mode, slo: config.slo, minParallelism: config.parallelism.min, maxParallelism: config.parallelism.max });
+  const pipelineSettings = pipelineConfig(config);
+  const forecaster = new EnsembleForecaster({ horizonSteps: pipelineSettings.horizonSteps, validationOrigins: 60, mstl: true });
+  const loop = new ControlLoop({
+    source: {
+      read: async () => {
+        const signals = await source.refresh();
+        if (!signals) throw new Error('Prometheus returned no samples for the job yet');
+        latest = signals;
+        return signals;
+      },
+    },
+    pipeline: new DecisionPipeline(pipelineSettings, forecaster),
+    actuator,
+    metrics,
+    intervalSeconds: config.decision.intervalSeconds,
+    staleAfterSeconds: Math.max(120, 3 * config.decision.intervalSeconds),
+    minHistorySeconds: 2 * durationSeconds(config.queries.rateWindow),
+    log: (event: LoopEvent) => (event.event === 'decision' || event.event === 'rescale' ? log.info(event) : log.warn(event)),
+  });
+  const server = await startServer(createApp(metrics.registry, loop), config.exporter.listen);
+  log.info({ listen: `${config.exporter.host}:${server.port}`, mode: config.actuation.mode, job: config.job.name }, 'phoebe started');
+  loop.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      void loop.stop().then(() => server.close()).then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
