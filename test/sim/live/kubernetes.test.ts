@@ -224,6 +224,35 @@ describe('live twin Kubernetes API: FlinkDeployment', () => {
     expect(cluster.twin.record.status[68]).toBe(JOB_STATUS_CODE.RUNNING);
     expect(cluster.twin.record.parallelism[68]).toBe(7);
   });
+  it('an unchanged spec is no change; PUT replaces with the current resourceVersion only; after a REST stop the operator resubmits from that savepoint', async () => {
+    const h = await open(makeCluster());
+    const cluster = h.cluster;
+    advanceToSecond(cluster, 10);
+    const same = await h.send('PATCH', `${FD}/twin-test`, { spec: { job: { parallelism: 10 } } }, MERGE);
+    expect(same.body.metadata.generation).toBe(1);
+    advanceToSecond(cluster, 12);
+    expect(cluster.jobs).toHaveLength(1);
+    const current = (await h.get(`${FD}/twin-test`)).body;
+    const { metadata, ...rest } = current;
+    expect((await h.send('PUT', `${FD}/twin-test`, { ...rest, metadata: { name: 'twin-test' } })).status).toBe(422);
+    const put = await h.send('PUT', `${FD}/twin-test`, { ...current, spec: { ...current.spec, job: { ...current.spec.job, parallelism: 5 } } });
+    expect(put.status).toBe(200);
+    expect(put.body.metadata.generation).toBe(2);
+    advanceToSecond(cluster, 23);
+    expect(cluster.twin.record.parallelism[22]).toBe(5);
+
+    const trigger = cluster.stopWithSavepoint(cluster.currentJob.id);
+    advanceToSecond(cluster, 26);
+    const location = cluster.savepointStatus(cluster.jobs[1]?.id as string, trigger).location;
+    expect(cluster.jobState(cluster.currentJob)).toBe('FINISHED');
+    await h.send('PATCH', `${FD}/twin-test`, { spec: { job: { parallelism: 6 } } }, MERGE);
+    expect(cluster.currentJob.savepointPath).toBe(location);
+    advanceToSecond(cluster, 35); // stopped at 23, resubmitted at 26: runs from max(23 + 10, 26 + 8) = 34
+    expect(cluster.twin.record.status[33]).toBe(JOB_STATUS_CODE.RESCALING);
+    expect(cluster.twin.record.status[34]).toBe(JOB_STATUS_CODE.RUNNING);
+    expect(cluster.twin.record.parallelism[34]).toBe(6);
+    expect((await h.get(`${FD}/twin-test`)).body.status).toMatchObject({ lifecycleState: 'STABLE', jobStatus: { state: 'RUNNING', jobId: cluster.currentJob.id } });
+  });
 });
 
 describe('live twin Kubernetes API: TaskManager Deployment scale, Events, Leases', () => {
