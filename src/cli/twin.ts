@@ -38,7 +38,11 @@ after the scenario's rescale downtime counted from the stop (a late resubmission
 takes the downtime minus the savepoint time from its submission); a FlinkDeployment spec
 change (job.parallelism or pipeline.jobvertex-parallelism-overrides) does the same as the
 operator's savepoint upgrade; resource requirements (adaptive scheduler) and the scale
-subresource rescale in place. Scenario failures restart the job with rollback.
+subresource rescale in place. Scenario failures restart the job with rollback (skipped
+while no job runs). Requests while the job is down: a stop or savepoint is accepted (202)
+and its operation fails ("Not all required tasks are currently running"), new resource
+requirements or replicas apply to the restart under way, a FlinkDeployment change waits
+until the job runs again, a jar run is refused (409) until the job has stopped.
 
 The process ends by itself when the trace ends, and on SIGTERM or SIGINT.
 
