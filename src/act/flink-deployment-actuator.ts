@@ -298,6 +298,7 @@ export class FlinkDeploymentActuator implements Actuator {
     const deadline = new Deadline(timeoutMs);
     let last: Check = { done: false, fatal: false, state: 'no status seen' };
     let settled: Check | undefined;
+    let finished = false;
     let wake: (() => void) | undefined;
     const settle = (c: Check): void => {
       last = c;
@@ -320,7 +321,7 @@ export class FlinkDeploymentActuator implements Actuator {
             else if (phase === 'ADDED' || phase === 'MODIFIED') settle(this.check(obj as FlinkDeploymentObject, p, overrides, generation));
           },
           (err: unknown) => {
-            if (!settled && err) this.logger.warn('watch ended; polling instead', { target: this.ref, error: describeError(err) });
+            if (!settled && !finished && err) this.logger.warn('watch ended; polling instead', { target: this.ref, error: describeError(err) });
           },
         )
         .catch((err: unknown) => {
@@ -349,6 +350,7 @@ export class FlinkDeploymentActuator implements Actuator {
         wake = undefined;
       }
     } finally {
+      finished = true;
       void watchController.then((c) => c?.abort()).catch(() => undefined);
     }
     return settled ?? last;

@@ -110,7 +110,7 @@ describe('FlinkDeploymentActuator', () => {
   });
 
   it('a patch whose answer is lost but which was applied still completes', async () => {
-    const { kube, actuator, logger } = await setup({ patchAnswerMs: 500 }, { requestTimeoutMs: 150 });
+    const { kube, actuator, logger } = await setup({ patchAnswerMs: 1_500 }, { requestTimeoutMs: 500 });
     const result = await actuator.rescale({ parallelism: 4, reason: 'r' });
     expect(result.outcome).toBe('completed');
     expect(kube.http.find('PATCH', /./)).toHaveLength(1);

@@ -236,7 +236,7 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
   });
 
   it('a stop whose answer is late is followed through its own trigger id', async () => {
-    const { flink, actuator } = await setup({ stopAnswer: 'slow', slowMs: 400 }, { requestTimeoutMs: 150 });
+    const { flink, actuator } = await setup({ stopAnswer: 'slow', slowMs: 1_500 }, { requestTimeoutMs: 500 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
     const stops = flink.http.find('POST', /\/stop$/);
@@ -247,7 +247,7 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
   });
 
   it('a stop that was lost is sent once more with the same trigger id', async () => {
-    const { flink, actuator } = await setup({ stopAnswer: 'lost-once' }, { requestTimeoutMs: 150 });
+    const { flink, actuator } = await setup({ stopAnswer: 'lost-once' }, { requestTimeoutMs: 500 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
     const stops = flink.http.find('POST', /\/stop$/).map((r) => (r.json as { triggerId: string }).triggerId);
@@ -257,7 +257,7 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
   });
 
   it('a submission whose answer is late is found by the job id phoebe chose', async () => {
-    const { flink, actuator } = await setup({ runAnswer: 'slow', slowMs: 400 }, { requestTimeoutMs: 150 });
+    const { flink, actuator } = await setup({ runAnswer: 'slow', slowMs: 1_500 }, { requestTimeoutMs: 500 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
     const runs = flink.http.find('POST', /\/run$/);
@@ -267,7 +267,7 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
   });
 
   it('a submission that was lost is sent once more with the same job id', async () => {
-    const { flink, actuator } = await setup({ runAnswer: 'lost-once' }, { requestTimeoutMs: 150 });
+    const { flink, actuator } = await setup({ runAnswer: 'lost-once' }, { requestTimeoutMs: 500 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
     const ids = flink.http.find('POST', /\/run$/).map((r) => (r.json as { jobId: string }).jobId);
@@ -277,7 +277,7 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
   });
 
   it('an unconfirmed submission is tracked and nothing more is submitted (the job must not run twice)', async () => {
-    const { flink, actuator } = await setup({ runAnswer: 'lost-always' }, { requestTimeoutMs: 150 });
+    const { flink, actuator } = await setup({ runAnswer: 'lost-always' }, { requestTimeoutMs: 500 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toMatch(/unanswered \(request timed out\) and not confirmed; tracking job id [0-9a-f]{32}/);

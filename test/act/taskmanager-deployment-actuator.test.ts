@@ -65,7 +65,7 @@ describe('TaskManagerDeploymentActuator (reactive mode)', () => {
   });
 
   it('a scale patch whose answer is lost but which was applied still completes', async () => {
-    const { kube, actuator } = await setup({ tmReplicas: 1, patchAnswerMs: 500 }, { requestTimeoutMs: 150 });
+    const { kube, actuator } = await setup({ tmReplicas: 1, patchAnswerMs: 1_500 }, { requestTimeoutMs: 500 });
     const result = await actuator.rescale({ parallelism: 4, reason: 'r' });
     expect(result).toMatchObject({ outcome: 'completed', parallelism: 4 });
     expect(kube.http.find('PATCH', /./)).toHaveLength(1);
