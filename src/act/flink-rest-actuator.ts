@@ -37,9 +37,10 @@ import {
   type JobStatus,
   type SavepointFormatType,
 } from './flink-rest-client.js';
-import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes-events.js';
+import { RescaleGuard, type RescaleSeen } from './guarded-rescale.js';
+import type { EventTarget, RescaleEventSink } from './kubernetes-events.js';
 import { stderrLogger, type ActLogger } from './logger.js';
-import { pollUntil, secondsSince, type Probe } from './timing.js';
+import { pollUntil, type Probe } from './timing.js';
 
 const newHex32 = (): string => randomBytes(16).toString('hex');
 
@@ -153,7 +154,7 @@ export class FlinkRestActuator implements Actuator {
   private currentJob: string | undefined;
   private pending: PendingStop | undefined;
   private adaptive: boolean | undefined;
-  private busy = false;
+  private readonly guard = new RescaleGuard();
 
   constructor(options: FlinkRestActuatorOptions) {
     if (!options.jobId && !options.jobName) throw new Error('flink-rest actuator: set jobId or jobName');
@@ -191,27 +192,14 @@ export class FlinkRestActuator implements Actuator {
     }
   }
 
-  async rescale(request: RescaleRequest): Promise<RescaleResult> {
-    const start = Date.now();
-    if (this.busy) return { outcome: 'failed', detail: 'another rescale is still in progress', seconds: 0 };
-    this.busy = true;
-    const seen: { from?: number } = {};
-    let outcome: Outcome;
-    try {
-      outcome = await this.run(request, seen);
-    } catch (err) {
-      outcome = { outcome: 'failed', detail: describeError(err) };
-    } finally {
-      this.busy = false;
-    }
-    const result: RescaleResult = { ...outcome, seconds: secondsSince(start) };
-    const fields = { job: this.currentJob, from: seen.from, to: request.parallelism, seconds: result.seconds };
-    if (result.outcome === 'failed') this.logger.warn(`rescale failed: ${result.detail}`, fields);
-    else this.logger.info(`rescale ${result.outcome}: ${result.detail}`, fields);
-    if (result.outcome !== 'skipped' && this.options.events) {
-      await recordRescaleEvent(this.options.events.sink, { target: this.options.events.target, mode: this.mode, from: seen.from, request, result }, this.logger);
-    }
-    return result;
+  rescale(request: RescaleRequest): Promise<RescaleResult> {
+    const events = this.options.events;
+    return this.guard.perform({
+      mode: this.mode, request, logger: this.logger,
+      logFields: () => ({ job: this.currentJob }),
+      run: (seen: RescaleSeen) => this.run(request, seen),
+      ...(events ? { events: { sink: events.sink, target: () => events.target } } : {}),
+    });
   }
 
   private async run(request: RescaleRequest, seen: { from?: number }): Promise<Outcome> {

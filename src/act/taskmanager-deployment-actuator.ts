@@ -9,9 +9,10 @@ import { PatchStrategy, type V1Scale } from '@kubernetes/client-node';
 import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
 import { describeError, isHttpAnswer } from './errors.js';
 import { callOptions, type KubeClients } from './kube-client.js';
-import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes-events.js';
+import { eventsOn, RescaleGuard, type RescaleSeen } from './guarded-rescale.js';
+import type { RescaleEventSink } from './kubernetes-events.js';
 import { stderrLogger, type ActLogger } from './logger.js';
-import { pollUntil, secondsSince, type Probe } from './timing.js';
+import { pollUntil, type Probe } from './timing.js';
 
 export interface TaskManagerDeploymentActuatorOptions {
   kube: Pick<KubeClients, 'apps'>;
@@ -45,7 +46,7 @@ export class TaskManagerDeploymentActuator implements Actuator {
   private readonly options: TaskManagerDeploymentActuatorOptions;
   private readonly logger: ActLogger;
   private readonly timeoutMs: number;
-  private busy = false;
+  private readonly guard = new RescaleGuard();
 
   constructor(options: TaskManagerDeploymentActuatorOptions) {
     if (!options.namespace || !options.name) throw new Error('taskmanager-deployment actuator: set namespace and name');
@@ -76,34 +77,13 @@ export class TaskManagerDeploymentActuator implements Actuator {
     }
   }
 
-  async rescale(request: RescaleRequest): Promise<RescaleResult> {
-    const start = Date.now();
-    if (this.busy) return { outcome: 'failed', detail: 'another rescale is still in progress', seconds: 0 };
-    this.busy = true;
-    const seen: { from?: number; uid?: string } = {};
-    let outcome: Omit<RescaleResult, 'seconds'>;
-    try {
-      outcome = await this.run(request, seen);
-    } catch (err) {
-      outcome = { outcome: 'failed', detail: `${this.ref}: ${describeError(err)}` };
-    } finally {
-      this.busy = false;
-    }
-    const result: RescaleResult = { ...outcome, seconds: secondsSince(start) };
-    const fields = { target: this.ref, from: seen.from, to: request.parallelism, seconds: result.seconds };
-    if (result.outcome === 'failed') this.logger.warn(`rescale failed: ${result.detail}`, fields);
-    else this.logger.info(`rescale ${result.outcome}: ${result.detail}`, fields);
-    if (result.outcome !== 'skipped' && this.options.events) {
-      const target: EventTarget = {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        name: this.options.name,
-        namespace: this.options.namespace,
-        ...(seen.uid ? { uid: seen.uid } : {}),
-      };
-      await recordRescaleEvent(this.options.events, { target, mode: this.mode, from: seen.from, request, result }, this.logger);
-    }
-    return result;
+  rescale(request: RescaleRequest): Promise<RescaleResult> {
+    return this.guard.perform({
+      mode: this.mode, request, logger: this.logger, errorPrefix: this.ref,
+      logFields: () => ({ target: this.ref }),
+      run: (seen: RescaleSeen) => this.run(request, seen),
+      ...eventsOn(this.options.events, { apiVersion: 'apps/v1', kind: 'Deployment', name: this.options.name, namespace: this.options.namespace }),
+    });
   }
 
   private async run(request: RescaleRequest, seen: { from?: number; uid?: string }): Promise<Omit<RescaleResult, 'seconds'>> {

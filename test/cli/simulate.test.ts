@@ -3,38 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunScores } from '../../src/sim/scores.js';
+import { BIN, ensureBuilt, ROOT } from '../support/built-cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 const CARS = join(ROOT, 'config', 'scenarios', 'cars.yaml');
 const ALL_POLICIES = ['static', 'hpa', 'flink-autoscaler', 'phoebe-2022', 'phoebe'];
-
-/** Newest modification time of the TypeScript sources under dir. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds dist/ when it is missing or older than src/, so the test runs the current code.
- * tsc emits despite type errors; errors in files outside src/ (another test file) do not
- * concern the CLI, so only errors in src/ or a missing binary fail the build.
- */
-function ensureBuilt(): void {
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  const output = `${build.stdout}\n${build.stderr}`;
-  const srcErrors = output.split('\n').filter((line) => /^src\/\S*\(\d+,\d+\): error/.test(line));
-  if (build.status === null || srcErrors.length > 0 || !existsSync(BIN)) {
-    throw new Error(`build failed (status ${build.status}):\n${output}`.slice(0, 4000));
-  }
-}
 
 interface Run {
   status: number | null;
@@ -109,21 +83,7 @@ seed: 1
   return text + extra;
 }
 
-interface Scores {
-  scenario: string;
-  policy: string;
-  seed: number;
-  durationSeconds: number;
-  meanParallelism: number;
-  lowerBoundMeanParallelism: number;
-  costRatio: number;
-  failures: number;
-  recoveredWithinTarget: number;
-  recoveryTimesSeconds: (number | null)[];
-  latencySloFraction: number;
-  rescales: number;
-  decisionMillis: { p50: number; p95: number };
-}
+type Scores = RunScores;
 
 /** The scores without the wall-clock decision timings, which differ run to run. */
 function deterministicPart(scores: Scores[]): Omit<Scores, 'decisionMillis'>[] {

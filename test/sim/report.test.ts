@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { BIN, ensureBuilt, ROOT } from '../support/built-cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clairvoyantLowerBound } from '../../src/sim/lower-bound.js';
 import { POLICIES } from '../../src/sim/policies/registry.js';
@@ -14,8 +15,6 @@ import type { RunScores } from '../../src/sim/scores.js';
 import type { TwinRecord } from '../../src/sim/twin.js';
 import { constant, scenario as fixtureScenario, trace as fixtureTrace } from './fixtures.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 const CARS = join(ROOT, 'config', 'scenarios', 'cars.yaml');
 const CHROMIUM = '/usr/bin/chromium';
 const CHART_IDS = ['chart-arrival', 'chart-parallelism', 'chart-latency', 'chart-lag'];
@@ -163,28 +162,6 @@ function ensureChromium(): { path: string } | { skip: string } {
 
 const browser = ensureChromium();
 if ('skip' in browser) console.warn(`report browser tests skipped: ${browser.skip}`);
-
-/** Newest modification time of the TypeScript sources under dir. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ when older than src/; only type errors in src/ or a missing binary fail. */
-function ensureBuilt(): void {
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
-  const output = `${build.stdout}\n${build.stderr}`;
-  const srcErrors = output.split('\n').filter((line) => /^src\/\S*\(\d+,\d+\): error/.test(line));
-  if (build.status === null || srcErrors.length > 0 || !existsSync(BIN)) {
-    throw new Error(`build failed (status ${build.status}):\n${output}`.slice(0, 4000));
-  }
-}
 
 function simulateCli(args: string[], cwd: string): { stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [BIN, 'simulate', ...args], { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, NO_COLOR: '1' } });
