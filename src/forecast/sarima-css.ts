@@ -1,4 +1,4 @@
-import { minimize, minimizeCooperatively, squash, type MinimizeOptions, type MinimizeResult } from './nelder-mead.js';
+import { minimize, minimizeCooperatively, squash, type MinimizeOptions, type MinimizeResult } from '../util/nelder-mead.js';
 import type { FittedModel, ModelFamily } from './types.js';
 
 /**

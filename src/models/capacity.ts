@@ -1,4 +1,4 @@
-import { minimize } from '../forecast/nelder-mead.js';
+import { minimize } from '../util/nelder-mead.js';
 import { JOB_STATUS_CODE, type SignalHistory } from '../observe/signals.js';
 
 /**
