@@ -1,4 +1,4 @@
-import { yieldIfBusy } from './cooperative.js';
+import { yieldIfBusy } from '../util/cooperative.js';
 import { combinationWeights, type CombinationRule } from './combination.js';
 import { lastValueFamily, seasonalNaiveFamily } from './naive-models.js';
 import { RollingErrors } from './rolling-errors.js';
