@@ -5,6 +5,7 @@ import {
   seriesToGrid, sliceRawGrid, toSignals, type RawGrid,
 } from './prometheus-convert.js';
 import { QUERY_KEYS, type QueryKey, type QuerySet } from './promql-catalogue.js';
+import { rawGridQuality, seriesStats, type SourceQuality } from './signal-quality.js';
 import type { Signals } from './signals.js';
 
 export { PrometheusError } from './prometheus-client.js';
@@ -35,6 +36,8 @@ export interface PrometheusSourceOptions {
   concurrency?: number;
   /** Unix seconds now; Date.now() by default. */
   now?: () => number;
+  /** After each read, ask Prometheus the time (an instant query of time()) to measure clock skew. Default false. */
+  clockCheck?: boolean;
 }
 
 export interface SourceHealth {
@@ -65,6 +68,10 @@ export class PrometheusSource {
   private lastSuccessAt: number | undefined;
   private lastError: PrometheusError | undefined;
   private consecutiveFailures = 0;
+  /** What the last successful read's answers looked like before they went on the grid. */
+  private readStats: { seriesPerQuery: Record<string, number>; invalidQueries: string[] } | undefined;
+  /** Prometheus's clock minus ours (s), from the last read. */
+  private clockSkew: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: PrometheusSourceOptions) {
@@ -103,6 +110,7 @@ export class PrometheusSource {
       backfillSeconds: config.history.backfillSeconds,
       carryForwardSeconds: config.history.carryForwardSeconds,
       answeredRecentlySeconds: Math.max(120, 4 * config.decision.intervalSeconds),
+      clockCheck: true,
       ...extra,
     });
   }
@@ -182,6 +190,19 @@ export class PrometheusSource {
   }
 
   /**
+   * What the raw answers showed beyond the Signals, for the signal-quality check: series per
+   * query and NaN answers in the last read, Prometheus's clock, whether the job's uptime still
+   * advances, restarts and counter resets (src/observe/signal-quality.ts).
+   */
+  quality(): SourceQuality {
+    return {
+      ...(this.grid ? rawGridQuality(this.grid) : {}),
+      ...(this.readStats ?? {}),
+      ...(this.clockSkew !== undefined ? { clockSkewSeconds: this.clockSkew } : {}),
+    };
+  }
+
+  /**
    * Every query over the grid times in [start, end] (aligned to the step), in range queries of
    * at most maxPointsPerQuery points. All or nothing: the first failure rejects.
    */
@@ -194,6 +215,8 @@ export class PrometheusSource {
     if (length === 0) return grid;
     const chunks = chunkRange(gridStart, gridEnd, step, this.maxPoints);
     const tasks = QUERY_KEYS.flatMap((key) => chunks.map((chunk) => ({ key, chunk })));
+    const seriesPerQuery: Record<string, number> = {};
+    const newest: Record<string, { index: number; invalid: boolean }> = {};
     await runLimited(tasks, this.options.concurrency ?? 4, async ({ key, chunk }) => {
       let series;
       try {
@@ -203,8 +226,13 @@ export class PrometheusSource {
         throw err;
       }
       const points = Math.round((chunk.end - chunk.start) / step) + 1;
+      const offset = Math.round((chunk.start - gridStart) / step);
+      const stats = seriesStats(series, chunk.start, step, points);
+      seriesPerQuery[key] = Math.max(seriesPerQuery[key] ?? 0, stats.maxSeries);
+      if (stats.newestIndex >= 0 && offset + stats.newestIndex >= (newest[key]?.index ?? -1)) newest[key] = { index: offset + stats.newestIndex, invalid: stats.newestInvalid };
       seriesToGrid(series, chunk.start, step, points, QUERY_AGGREGATION[key], grid.columns[key], Math.round((chunk.start - gridStart) / step));
     });
+    this.readStats = { seriesPerQuery, invalidQueries: Object.keys(newest).filter((k) => newest[k]?.invalid) };
     return grid;
   }
 
@@ -215,11 +243,24 @@ export class PrometheusSource {
       this.lastSuccessAt = this.now();
       this.lastError = undefined;
       this.consecutiveFailures = 0;
+      if (this.options.clockCheck) await this.measureClock();
       return result;
     } catch (err) {
       this.consecutiveFailures++;
       this.lastError = err instanceof PrometheusError ? err : new PrometheusError('response', 'unexpected error reading Prometheus');
       throw err;
+    }
+  }
+
+  /** Prometheus's clock against ours: its time() halfway through the request. Unknown when the request fails. */
+  private async measureClock(): Promise<void> {
+    try {
+      const before = this.now();
+      const [answer] = await this.client.instantQuery('time()');
+      const after = this.now();
+      this.clockSkew = answer && Number.isFinite(answer.value) ? answer.value - (before + after) / 2 : undefined;
+    } catch {
+      this.clockSkew = undefined;
     }
   }
 

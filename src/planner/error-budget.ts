@@ -47,8 +47,12 @@ export function errorBudget(history: SignalHistory, config: ErrorBudgetConfig): 
     if (r > restarts || history.status[i] === JOB_STATUS_CODE.RESTARTING) recoveringUntil = Math.max(recoveringUntil, t + config.recoverySeconds);
     restarts = r;
     if (t <= recoveringUntil) continue;
+    // A second without a latency reading is unknown, not a violation: missing data must not
+    // price rescales (or cause one).
+    const latency = history.latencySeconds[i] as number;
+    if (Number.isNaN(latency)) continue;
     counted++;
-    if (!((history.latencySeconds[i] as number) <= config.latencySeconds)) violations++;
+    if (!(latency <= config.latencySeconds)) violations++;
   }
   const allowed = (1 - config.objective) * counted;
   // Blend towards the target while the window is young, so the first minutes set no price.

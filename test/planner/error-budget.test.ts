@@ -33,9 +33,12 @@ describe('errorBudget', () => {
     expect(over.price).toBeCloseTo(240, 9);
   });
 
-  it('counts a missing latency as a violation', () => {
+  it('counts a missing latency neither as a violation nor as a counted second', () => {
     const s = errorBudget(history(3600, { latencySeconds: (i) => (i < 18 ? Number.NaN : 0.5) }), config);
-    expect(s.violations).toBe(18);
+    expect(s.violations).toBe(0);
+    expect(s.allowed).toBeCloseTo(0.02 * (3600 - 18), 9);
+    // An infinite latency is a reading (overloaded), and a violation.
+    expect(errorBudget(history(3600, { latencySeconds: (i) => (i < 18 ? Number.POSITIVE_INFINITY : 0.5) }), config).violations).toBe(18);
   });
 
   it('leaves a restart and the recovery time after it out of the budget', () => {
