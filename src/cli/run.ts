@@ -6,6 +6,7 @@ import { FlinkRestActuator } from '../act/flink-rest-actuator.js';
 import { createKubeClients, type KubeClients } from '../act/kube-client.js';
 import { KubernetesEventRecorder } from '../act/kubernetes-events.js';
 import type { ActLogger } from '../act/logger.js';
+import { JournalError } from '../act/rescale-journal.js';
 import { RecommendActuator } from '../act/recommend-actuator.js';
 import { TaskManagerDeploymentActuator } from '../act/taskmanager-deployment-actuator.js';
 import { loadPhoebeConfig, type PhoebeConfig } from '../config/phoebe-config.js';
@@ -89,18 +90,25 @@ export function createActuator(config: PhoebeConfig, log: Logger, observedParall
       // to and the Kubernetes API is reachable (a kubeconfig, or running in a pod).
       const target = kubernetesConfigured ? job.flinkDeployment : undefined;
       const events = target ? { sink: new KubernetesEventRecorder({ core: kube().core, logger }), target: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', ...target } } : undefined;
-      return new FlinkRestActuator({
-        restUrl: job.flinkRest.url,
-        ...(job.id ? { jobId: job.id } : { jobName: job.name }),
-        ...(rest?.jarId ? { jarId: rest.jarId } : {}),
-        ...(rest?.jarName ? { jarName: rest.jarName } : {}),
-        ...(rest?.entryClass ? { entryClass: rest.entryClass } : {}),
-        ...(rest?.programArgs.length ? { programArgs: rest.programArgs } : {}),
-        ...(rest?.savepointDirectory ? { savepointDirectory: rest.savepointDirectory } : {}),
-        savepointTimeoutMs: (rest?.savepointTimeoutSeconds ?? 600) * 1000,
-        ...(events ? { events } : {}),
-        logger,
-      });
+      try {
+        return new FlinkRestActuator({
+          restUrl: job.flinkRest.url,
+          ...(job.id ? { jobId: job.id } : { jobName: job.name }),
+          ...(rest?.jarId ? { jarId: rest.jarId } : {}),
+          ...(rest?.jarName ? { jarName: rest.jarName } : {}),
+          ...(rest?.entryClass ? { entryClass: rest.entryClass } : {}),
+          ...(rest?.programArgs.length ? { programArgs: rest.programArgs } : {}),
+          ...(rest?.savepointDirectory ? { savepointDirectory: rest.savepointDirectory } : {}),
+          savepointTimeoutMs: (rest?.savepointTimeoutSeconds ?? 600) * 1000,
+          // The rescale journal: an interrupted stop/resubmit is resumed from it after a restart.
+          ...(rest?.stateDirectory ? { stateDirectory: rest.stateDirectory } : {}),
+          ...(events ? { events } : {}),
+          logger,
+        });
+      } catch (err) {
+        if (err instanceof JournalError) throw new UserError(`${config.source}: "actuation.flinkRest.stateDirectory": ${err.message}`);
+        throw err;
+      }
     }
     case 'flink-deployment': {
       const target = job.flinkDeployment;
@@ -155,10 +163,18 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
   });
   const server = await startServer(createApp(metrics.registry, loop), config.exporter.listen);
   log.info({ listen: `${config.exporter.host}:${server.port}`, mode: config.actuation.mode, job: config.job.name }, 'phoebe started');
+  // flink-rest: finish a rescale that an earlier run left unfinished (the journal), now and
+  // whenever one is; only while this instance may act.
+  let stopRecovery: (() => void) | undefined;
+  if (actuator instanceof FlinkRestActuator) {
+    log.info({ journal: actuator.journalLocation, unfinished: actuator.hasUnfinishedRescale }, 'rescale journal');
+    stopRecovery = actuator.keepRecovering(config.decision.intervalSeconds * 1000);
+  }
   loop.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');
+      stopRecovery?.();
       void loop.stop().then(() => server.close()).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -16,6 +16,8 @@ export interface TwinOptions {
   namespace: string;
   name?: string;
   taskmanagerDeployment?: string;
+  /** TEST-ONLY: serve POST/GET /__faults (src/sim/live/fault-injection.ts). */
+  faults?: boolean;
 }
 
 const HELP = `
@@ -45,6 +47,11 @@ requirements or replicas apply to the restart under way, a FlinkDeployment chang
 until the job runs again, a jar run is refused (409) until the job has stopped.
 
 The process ends by itself when the trace ends, and on SIGTERM or SIGINT.
+
+Fault injection (--faults, for tests only): POST /__faults {"faults": [...]} from a loopback
+client arms stop-error, run-error, savepoint-fails, savepoint-hangs, job-fails, unavailable,
+slow or lose-answer on the Flink REST API; GET /__faults shows what fired, every request
+that could cancel a job, the jobs and the record accounting. See src/sim/live/fault-injection.ts.
 
 Example:
   phoebe twin --scenario config/scenarios/cars.yaml --listen 127.0.0.1:8081 --speed 10
@@ -94,6 +101,7 @@ export function registerTwin(program: Command): void {
     .option('--namespace <ns>', 'namespace of the FlinkDeployment and TaskManager Deployment', 'flink')
     .option('--name <name>', 'FlinkDeployment name (default: the scenario name)')
     .option('--taskmanager-deployment <name>', 'TaskManager Deployment name (default: <name>-taskmanager)')
+    .option('--faults', 'TEST ONLY: serve /__faults to inject Flink REST faults (loopback clients only)')
     .addHelpText('after', HELP)
     .action(async (options: TwinOptions) => {
       const server = await startTwin(options);
@@ -122,7 +130,7 @@ export async function startTwin(options: TwinOptions): Promise<LiveTwinServer> {
   });
   let server: LiveTwinServer;
   try {
-    server = await startLiveTwinServer({ cluster, host, port });
+    server = await startLiveTwinServer({ cluster, host, port, faults: options.faults === true });
   } catch (err) {
     throw new UserError(`cannot listen on ${options.listen}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
@@ -139,7 +147,8 @@ export async function startTwin(options: TwinOptions): Promise<LiveTwinServer> {
     `  metrics ${server.url}/metrics · Flink REST ${server.url}/jobs/overview · FlinkDeployment ` +
     `${server.url}/apis/flink.apache.org/v1beta1/namespaces/${cluster.namespace}/flinkdeployments/${cluster.name}\n` +
     `  job ${cluster.currentJob.id}, parallelism ${cluster.twin.parallelism}, scheduler ${cluster.scheduler}, ` +
-    `TaskManager Deployment ${cluster.namespace}/${cluster.taskManagerDeployment}\n`,
+    `TaskManager Deployment ${cluster.namespace}/${cluster.taskManagerDeployment}\n` +
+    (server.faults ? `  fault injection ON (test only): ${server.url}/__faults\n` : ''),
   );
   return server;
 }

@@ -1,4 +1,6 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
@@ -9,6 +11,9 @@ import {
   type QueryKey, type QuerySet,
 } from '../observe/promql-catalogue.js';
 import { describeIssues } from './schema-errors.js';
+
+/** Where the flink-rest rescale journal lives unless configured (actuation.flinkRest.stateDirectory). */
+export const DEFAULT_STATE_DIRECTORY = join(tmpdir(), 'phoebe');
 
 /**
  * phoebe's one configuration file (see config/phoebe.example.yaml): validated by a strict
@@ -170,6 +175,9 @@ export const phoebeConfigSchema = z.strictObject({
       programArgs: z.array(z.string()).default([]),
       savepointDirectory: nonEmpty.optional(),
       savepointTimeoutSeconds: positive.default(600),
+      // The rescale journal (an interrupted rescale is resumed from it after a restart). The OS temp
+      // directory works without setup and survives a process restart; in Kubernetes mount a volume.
+      stateDirectory: nonEmpty.default(DEFAULT_STATE_DIRECTORY),
     }).superRefine((f, ctx) => {
       if ((f.jarId === undefined) === (f.jarName === undefined)) {
         ctx.addIssue({ code: 'custom', path: ['jarId'], message: 'give exactly one of jarId and jarName' });
@@ -272,6 +280,8 @@ export interface PhoebeConfig {
       programArgs: string[];
       savepointDirectory?: string;
       savepointTimeoutSeconds: number;
+      /** Directory of the flink-rest rescale journal (default: <OS temp dir>/phoebe). */
+      stateDirectory: string;
     };
     flinkDeployment: { perVertexOverride: boolean; timeoutSeconds: number };
     taskManagerDeployment: { slotsPerTaskManager: number; timeoutSeconds: number };

@@ -111,7 +111,8 @@ describe('phoebe configuration: defaults', () => {
   flinkRest: { jarName: job.jar, programArgs: [--a, b] }
   kubernetes: { kubeconfig: /home/me/.kube/config }
 `);
-    expect(c.actuation.flinkRest).toEqual({ jarName: 'job.jar', programArgs: ['--a', 'b'], savepointTimeoutSeconds: 600 });
+    // The rescale journal defaults to <OS temp dir>/phoebe (a mounted volume in Kubernetes).
+    expect(c.actuation.flinkRest).toEqual({ jarName: 'job.jar', programArgs: ['--a', 'b'], savepointTimeoutSeconds: 600, stateDirectory: join(tmpdir(), 'phoebe') });
     expect(c.actuation.kubernetes).toEqual({ kubeconfig: '/home/me/.kube/config', inCluster: false });
     expect(c.job.flinkRest).toEqual({ url: 'http://jm:8081' });
   });

@@ -65,6 +65,34 @@ export class FlinkRestError extends Error {
   }
 }
 
+/**
+ * Test-only faults the cluster itself plays (armed through src/sim/live/fault-injection.ts, which
+ * only `phoebe twin --faults` mounts). Each call consumes one armed fault, if any.
+ */
+export interface ClusterFaultHooks {
+  /**
+   * For a stop-with-savepoint that would be taken: 'fail' — the savepoint fails after the savepoint
+   * time and the job keeps running (Flink's behaviour); 'hang' — it stays IN_PROGRESS for
+   * `seconds` simulated seconds (Infinity: until the twin ends), then fails as expired, the job
+   * running all along.
+   */
+  takeStopFault(): { kind: 'fail'; reason: string } | { kind: 'hang'; seconds: number; reason: string } | undefined;
+  /** For a submission at this parallelism: the reason it FAILS while initializing, or undefined. */
+  takeSubmitFault(parallelism: number): string | undefined;
+}
+
+/** Records in and out since the start: arrivals = processed − rolled back + lag when nothing is lost. */
+export interface FlowAccounting {
+  seconds: number;
+  arrivals: number;
+  processed: number;
+  /** Processed after the last completed checkpoint and replayed after a failure (not lost). */
+  rolledBack: number;
+  lag: number;
+  /** arrivals − (processed − rolledBack) − lag: records neither processed nor waiting in Kafka. */
+  lost: number;
+}
+
 export interface LiveClusterOptions {
   scenario: Scenario;
   /** Arrival rate per simulated second (records/s), the scenario's trace × scale. */
@@ -190,6 +218,12 @@ export class LiveCluster {
   private readonly operator: OperatorState;
   private statusUpdatedMs = 0;
   private lastStatusKey = '';
+  /** Test-only faults (see ClusterFaultHooks); undefined unless fault injection is on. */
+  faultHooks: ClusterFaultHooks | undefined;
+  /** Jar runs refused because another job was active and the run asked for a new job id (a second job). */
+  concurrentSubmissionsRefused = 0;
+  /** Per submitted job: whether it restored from the savepoint of the latest completed stop. */
+  private readonly restoredFromLatestStop = new Map<string, boolean>();
 
   constructor(options: LiveClusterOptions) {
     const { scenario } = options;
@@ -345,6 +379,26 @@ export class LiveCluster {
     return this.cumulativeArrivals;
   }
 
+  /** Records in and out of the job since the start (conservation check for fault tests). */
+  accounting(): FlowAccounting {
+    const n = this.twin.elapsed;
+    const r = this.twin.record;
+    let processed = 0;
+    let rolledBack = 0;
+    for (let i = 0; i < n; i++) {
+      processed += r.throughput[i] as number;
+      rolledBack += r.rolledBack[i] as number;
+    }
+    const arrivals = this.cumulativeArrivals;
+    const lag = this.twin.lag;
+    return { seconds: n, arrivals, processed, rolledBack, lag, lost: arrivals - (processed - rolledBack) - lag };
+  }
+
+  /** Whether the job restored from the savepoint of the latest completed stop (undefined for the first job). */
+  restoredFromLatestStopSavepoint(jobId: string): boolean | undefined {
+    return this.restoredFromLatestStop.get(jobId);
+  }
+
   // ---------------------------------------------------------------- Flink REST operations
 
   /**
@@ -390,6 +444,7 @@ export class LiveCluster {
     if (jarId !== this.jarId) throw new FlinkRestError(400, `Jar file /tmp/flink-web-upload/${jarId} does not exist`);
     const current = this.currentJob;
     if (this.phase.kind !== 'stopped') {
+      if (!(request.jobId !== undefined && this.jobList.some((j) => j.id === request.jobId))) this.concurrentSubmissionsRefused++;
       throw new FlinkRestError(409, `The live twin runs one job at a time: job ${current.id} is ${this.jobState(current)}; stop it with a savepoint first.`);
     }
     const parallelism = request.parallelism ?? this.defaultParallelism;
@@ -399,10 +454,13 @@ export class LiveCluster {
       if (this.jobList.some((j) => j.id === request.jobId)) throw new FlinkRestError(409, `Job ${request.jobId} already exists.`);
     }
     const path = request.savepointPath;
-    if (path !== undefined && !this.completedSavepoints.has(path)) {
+    const missing = path !== undefined && !this.completedSavepoints.has(path);
+    const injected = missing ? undefined : this.faultHooks?.takeSubmitFault(parallelism);
+    if (missing || injected !== undefined) {
       const failed = this.newJob({ savepointPath: path, restoring: false, id: request.jobId });
+      this.restoredFromLatestStop.set(failed.id, path !== undefined && path === this.latestStopSavepoint);
       failed.finalState = 'FAILED';
-      failed.failure = `java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '${path}' on file system 'file'.`;
+      failed.failure = injected ?? `java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '${path}' on file system 'file'.`;
       failed.endSecond = this.elapsed;
       failed.stateTimestamps.INITIALIZING = this.wallOf(this.elapsed);
       failed.stateTimestamps.FAILED = this.wallOf(this.elapsed);
@@ -609,6 +667,7 @@ export class LiveCluster {
     const downtime = this.scenario.twin.rescaleDowntimeSeconds;
     const runsAt = Math.max(this.phase.stopSecond + downtime, this.elapsed + downtime - this.savepointSeconds);
     const job = this.newJob({ savepointPath, restoring: true, id: jobId });
+    this.restoredFromLatestStop.set(job.id, savepointPath !== undefined && savepointPath === this.latestStopSavepoint);
     job.stateTimestamps.INITIALIZING = this.wallOf(this.elapsed);
     this.twin.resumeAt(parallelism, runsAt);
     this.defaultParallelism = this.twin.targetParallelism;
@@ -636,7 +695,7 @@ export class LiveCluster {
     return undefined;
   }
 
-  private newOperation(job: LiveJob, kind: 'savepoint' | 'stop', options: { triggerId?: string; targetDirectory?: string }, refusal: string | undefined): SavepointOperation {
+  private newOperation(job: LiveJob, kind: 'savepoint' | 'stop', options: { triggerId?: string; targetDirectory?: string }, refusal: string | undefined, doneAt?: number): SavepointOperation {
     const triggerId = options.triggerId ?? this.ids.hex32('trigger');
     const directory = (options.targetDirectory ?? this.savepointDirectory).replace(/\/+$/, '');
     const operation: SavepointOperation = {
@@ -644,7 +703,7 @@ export class LiveCluster {
       jobId: job.id,
       kind,
       triggeredSecond: this.elapsed,
-      doneAt: refusal === undefined ? this.elapsed + this.savepointSeconds : this.elapsed,
+      doneAt: doneAt ?? (refusal === undefined ? this.elapsed + this.savepointSeconds : this.elapsed),
       plannedLocation: `${directory}/savepoint-${job.id.slice(0, 6)}-${this.ids.hex32('savepoint').slice(0, 12)}`,
       restartsAtTrigger: this.restartsNow(),
       completed: false,
@@ -659,6 +718,14 @@ export class LiveCluster {
     const existing = this.existingTrigger(job, options.triggerId);
     if (existing) return existing;
     const refusal = this.refusal(job);
+    const fault = refusal === undefined ? this.faultHooks?.takeStopFault() : undefined;
+    if (fault) {
+      // Injected: the savepoint fails (or hangs, then expires); the job keeps running, as Flink's does.
+      const doneAt = fault.kind === 'hang' ? this.elapsed + fault.seconds : this.elapsed + this.savepointSeconds;
+      const operation = this.newOperation(job, 'stop', options, fault.reason, doneAt);
+      this.settle();
+      return operation.triggerId;
+    }
     const operation = this.newOperation(job, 'stop', options, refusal);
     if (refusal === undefined) {
       const accepted = this.twin.stopWithSavepoint(this.scenario.twin.rescaleDowntimeSeconds - this.savepointSeconds);

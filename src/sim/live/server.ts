@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import { flinkErrorHandler, flinkNotFound, flinkRestRouter } from './flink-rest-routes.js';
+import { FaultInjector } from './fault-injection.js';
 import { kubernetesErrorHandler, kubernetesNotFound, kubernetesRouter, type WatchRegistry } from './kubernetes-routes.js';
 import type { LiveCluster } from './live-cluster.js';
 import { metricsRouter } from './metrics-exposition.js';
@@ -24,6 +25,8 @@ export interface LiveTwinServerOptions {
   now?: () => number;
   /** Timer period, ms (default: 1/10 of a simulated second in wall time, within [10, 100]). */
   tickMs?: number;
+  /** TEST-ONLY: serve /__faults and apply injected faults (fault-injection.ts). Default false. */
+  faults?: boolean;
 }
 
 export interface LiveTwinServer {
@@ -32,14 +35,20 @@ export interface LiveTwinServer {
   readonly app: Express;
   /** Resolves when the trace has ended (the server then closes by itself) or close() was called. */
   readonly finished: Promise<void>;
+  /** The fault injector, when `faults` is on. */
+  readonly faults: FaultInjector | undefined;
   close(): Promise<void>;
 }
 
-export function createLiveTwinApp(cluster: LiveCluster, address: () => string, watches: WatchRegistry): Express {
+export function createLiveTwinApp(cluster: LiveCluster, address: () => string, watches: WatchRegistry, faults?: FaultInjector): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(express.json({ type: ['application/json', 'application/*+json'], limit: '2mb', strict: false }));
+  if (faults) {
+    app.use(faults.router());
+    app.use(faults.middleware());
+  }
   app.use(metricsRouter(cluster));
   const kube = express.Router();
   kube.use(kubernetesRouter(cluster, watches));
@@ -63,7 +72,8 @@ export async function startLiveTwinServer(options: LiveTwinServerOptions): Promi
   const open = new Set<() => void>();
   const watches: WatchRegistry = { add: (c) => open.add(c), delete: (c) => open.delete(c) };
   let url = '';
-  const app = createLiveTwinApp(cluster, () => url, watches);
+  const faults = options.faults ? new FaultInjector(cluster) : undefined;
+  const app = createLiveTwinApp(cluster, () => url, watches, faults);
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -96,5 +106,5 @@ export async function startLiveTwinServer(options: LiveTwinServerOptions): Promi
       if (cluster.done) void close();
     }, tick);
   }
-  return { url, port, app, finished, close };
+  return { url, port, app, finished, faults, close };
 }

@@ -1,0 +1,259 @@
+/**
+ * Fault-test plumbing: real `phoebe twin --faults` processes (one per scenario, the next one
+ * started while the current scenario runs), the twin's /__faults API, the SIGKILL driver, and the
+ * invariants every scenario must end with.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RescaleResult } from '../../src/act/actuator.js';
+import type { RescaleRecord } from '../../src/act/rescale-journal.js';
+import type { FaultSpec } from '../../src/sim/live/fault-injection.js';
+import type { FlowAccounting } from '../../src/sim/live/live-cluster.js';
+import { BIN, ROOT, ensureBuilt } from '../support/built-cli.js';
+import type { DriverConfig } from './rescale-driver.js';
+
+export const DRIVER = join(ROOT, 'dist', 'test', 'faults', 'rescale-driver.js');
+/** Simulated seconds per wall second: rescale downtime 4 s → 0.2 s, savepoint 2 s → 0.1 s, checkpoints every 0.5 s. */
+export const SPEED = 20;
+export const JOB = 'faults';
+export const INITIAL_P = 4;
+/** Records per simulated second; 1 000 per slot, so 4 slots keep up and nothing lags before a rescale. */
+const RATE = 3_000;
+const TRACE_SECONDS = 3_600;
+
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(path));
+    else if (entry.name.endsWith('.ts')) latest = Math.max(latest, statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** dist/ has the CLI and the driver, built from the current sources. */
+export function ensureFaultsBuilt(): void {
+  ensureBuilt();
+  const fresh = existsSync(DRIVER) && statSync(DRIVER).mtimeMs >= Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'test', 'faults')));
+  if (fresh) return;
+  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  if (!existsSync(DRIVER) || !existsSync(BIN)) throw new Error(`build failed (status ${build.status}):\n${build.stdout}\n${build.stderr}`.slice(0, 4000));
+}
+
+export function writeScenario(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const lines = ['timestamp|value'];
+  for (let s = 0; s < TRACE_SECONDS; s++) lines.push(`${1_700_000_000 + s}|${RATE}`);
+  writeFileSync(join(dir, 'trace.csv'), `${lines.join('\n')}\n`);
+  const scenario = join(dir, 'faults.yaml');
+  writeFileSync(scenario, [
+    `name: ${JOB}`, 'trace: { file: trace.csv }',
+    'twin:', '  capacity: { model: linear, intercept: 0, perSlot: 1000 }', '  noise: { capacity: 0 }',
+    '  checkpointIntervalSeconds: 10', '  restartDowntimeSeconds: 10', '  rescaleDowntimeSeconds: 4', '  baseLatencySeconds: 0.2',
+    '  minParallelism: 1', '  maxParallelism: 16', `  initialParallelism: ${INITIAL_P}`,
+    'slo: { recoveryTimeSeconds: 60, latencySeconds: 1.0 }', '',
+  ].join('\n'));
+  return scenario;
+}
+
+export interface TwinProcess {
+  url: string;
+  child: ChildProcess;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** `phoebe twin --faults` on a free loopback port; resolves once it answers. */
+export async function startTwinProcess(scenario: string, timeoutMs = 20_000): Promise<TwinProcess> {
+  const child = spawn(process.execPath, [BIN, 'twin', '--scenario', scenario, '--listen', '127.0.0.1:0', '--speed', String(SPEED), '--faults'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-20_000); };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited(child);
+    clearTimeout(killer);
+  };
+  const until = Date.now() + timeoutMs;
+  let url: string | undefined;
+  while (!url) {
+    url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url) break;
+    if (child.exitCode !== null || Date.now() > until) {
+      await stop();
+      throw new Error(`phoebe twin did not start:\n${output}`);
+    }
+    await sleep(20);
+  }
+  return { url, child, log: () => output, stop };
+}
+
+/** Twins started ahead: the next scenarios' twins start while the current one runs. */
+export class TwinPool {
+  private readonly ahead: Promise<TwinProcess>[] = [];
+  private readonly started: TwinProcess[] = [];
+  private readonly stopping: Promise<void>[] = [];
+  constructor(private readonly scenario: string, private readonly depth = 2) {}
+
+  async next(): Promise<TwinProcess> {
+    while (this.ahead.length < this.depth) this.prefetch();
+    const twin = await this.ahead.shift()!;
+    this.prefetch();
+    return twin;
+  }
+
+  /** Stops a twin without waiting for it (close() waits for all). */
+  release(twin: TwinProcess): void {
+    this.stopping.push(twin.stop());
+  }
+
+  async close(): Promise<void> {
+    const ahead = this.ahead.splice(0);
+    const rest = await Promise.all(ahead.map((p) => p.catch(() => undefined)));
+    await Promise.all([...this.stopping, ...rest.map((t) => t?.stop())]);
+  }
+
+  private prefetch(): void {
+    const p = startTwinProcess(this.scenario);
+    p.then((t) => this.started.push(t), () => undefined);
+    this.ahead.push(p);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface TwinJob {
+  id: string;
+  state: string;
+  parallelism: number;
+  savepointPath: string | null;
+  restoredFromLatestStop: boolean | null;
+  failure: string | null;
+}
+
+export interface TwinState {
+  armed: unknown[];
+  fired: { fault: string; detail: string }[];
+  requests: number;
+  routeCounts: Record<string, number>;
+  cancelRequests: unknown[];
+  concurrentSubmissionsRefused: number;
+  jobs: TwinJob[];
+  activeJobs: number;
+  runningJobs: number;
+  twin: { status: string; parallelism: number; elapsedSeconds: number };
+  accounting: FlowAccounting;
+}
+
+export async function twinState(url: string): Promise<TwinState> {
+  const res = await fetch(`${url}/__faults`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`GET /__faults: HTTP ${res.status}`);
+  return (await res.json()) as TwinState;
+}
+
+export async function injectFaults(url: string, faults: FaultSpec[], replace = false): Promise<void> {
+  const res = await fetch(`${url}/__faults`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ faults, replace }), signal: AbortSignal.timeout(5_000),
+  });
+  if (!res.ok) throw new Error(`POST /__faults: HTTP ${res.status} ${await res.text()}`);
+}
+
+/** Requests the twin saw on one route, e.g. how many stops were sent. */
+export async function countRequests(url: string, route: 'stop' | 'run' | 'savepoint-status' | 'job' | 'overview'): Promise<number> {
+  return (await twinState(url)).routeCounts[route] ?? 0;
+}
+
+export interface Settled {
+  state: TwinState;
+  job: TwinJob;
+  /** Records neither processed nor in Kafka (the twin's conservation: arrivals = processed − rolled back + lag). */
+  lost: number;
+}
+
+/**
+ * The invariants of every scenario, waited for (bounded): exactly one job active and RUNNING at
+ * `parallelism`, the twin running; no request that could cancel a job; no second job submitted
+ * while one was active; every resubmitted job restored from the latest stop's savepoint; no
+ * record lost. Throws with the twin's state when they do not hold within `timeoutMs`.
+ */
+export async function settled(url: string, parallelism: number, timeoutMs = 8_000): Promise<Settled> {
+  const until = Date.now() + timeoutMs;
+  let state = await twinState(url);
+  for (;;) {
+    const running = state.jobs.filter((j) => j.state === 'RUNNING');
+    if (state.activeJobs === 1 && running.length === 1 && running[0]!.parallelism === parallelism && state.twin.status === 'RUNNING' && state.twin.parallelism === parallelism) break;
+    if (Date.now() > until) throw new Error(`the job did not settle RUNNING at ${parallelism}: ${JSON.stringify({ jobs: state.jobs, twin: state.twin, fired: state.fired })}`);
+    await sleep(50);
+    state = await twinState(url);
+  }
+  const job = state.jobs.find((j) => j.state === 'RUNNING')!;
+  const problems: string[] = [];
+  if (state.cancelRequests.length > 0) problems.push(`cancel requests: ${JSON.stringify(state.cancelRequests)}`);
+  if (state.concurrentSubmissionsRefused > 0) problems.push(`${state.concurrentSubmissionsRefused} submission(s) of a second job while one was active`);
+  const gaps = state.jobs.filter((j) => j.restoredFromLatestStop === false);
+  if (gaps.length > 0) problems.push(`jobs not restored from the latest stop savepoint: ${JSON.stringify(gaps)}`);
+  const a = state.accounting;
+  if (Math.abs(a.lost) > 1e-6 * Math.max(1, a.arrivals)) problems.push(`records lost: ${JSON.stringify(a)}`);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  return { state, job, lost: Math.round(Math.abs(a.lost)) };
+}
+
+export interface DriverRun {
+  /** The steps the driver printed, in order. */
+  steps: string[];
+  paused: string | undefined;
+  result: RescaleResult | null | undefined;
+  journal: RescaleRecord | null | undefined;
+  signal: NodeJS.Signals | null;
+  code: number | null;
+  stderr: string;
+}
+
+/** Runs the driver; when it pauses at `config.pauseAfter`, SIGKILLs it. Bounded by `timeoutMs`. */
+export async function runDriver(config: DriverConfig, timeoutMs = 20_000): Promise<DriverRun> {
+  const child = spawn(process.execPath, [DRIVER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run: DriverRun = { steps: [], paused: undefined, result: undefined, journal: undefined, signal: null, code: null, stderr: '' };
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!line.trim()) continue;
+      const msg = JSON.parse(line) as { step?: string; paused?: string; result?: RescaleResult | null; journal?: RescaleRecord | null };
+      if (msg.step) run.steps.push(msg.step);
+      if (msg.paused) {
+        run.paused = msg.paused;
+        child.kill('SIGKILL');
+      }
+      if ('result' in msg) {
+        run.result = msg.result;
+        run.journal = msg.journal;
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => { run.stderr = (run.stderr + chunk.toString()).slice(-20_000); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await new Promise<void>((resolve) => child.once('exit', (code, signal) => { run.code = code; run.signal = signal; resolve(); }));
+  clearTimeout(timer);
+  return run;
+}
+
+const FULL_PATH = 'requested → savepoint-triggered → savepoint-completed → job-stopped → resubmitting → resubmitted → done';
+
+/** "requested → savepoint-triggered → …": the phases a journal entry went through (the usual seven to done, shortened). */
+export function trail(record: RescaleRecord | null | undefined): string {
+  if (!record) return 'no journal entry';
+  const path = record.steps.map((s) => s.phase).join(' → ');
+  return path === FULL_PATH ? 'requested → … → done, 7 phases' : path;
+}

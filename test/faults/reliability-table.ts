@@ -1,0 +1,34 @@
+import { markdownTable, writeBenchmarkSection } from '../bench/benchmarks-file.js';
+
+/** One row of the RELIABILITY table: a fault, what phoebe did about it, and where the job ended. */
+export interface ReliabilityRow {
+  fault: string;
+  did: string;
+  finalState: string;
+  /** "4 → 6": the parallelism before the fault and at the end. */
+  parallelism: string;
+  /** Records neither processed nor waiting in Kafka at the end (the twin's conservation residual). */
+  lost: number;
+}
+
+/** Writes the `faults` section of BENCHMARKS.md from a run of `npm run test:faults`. */
+export function writeReliabilitySection(rows: readonly ReliabilityRow[], meta: { seconds: number; speed: number }): void {
+  const table = markdownTable(
+    ['fault', 'what phoebe did', 'final job state', 'parallelism', 'records lost beyond last checkpoint'],
+    rows.map((r) => [r.fault, r.did, r.finalState, r.parallelism, String(r.lost)]),
+  );
+  writeBenchmarkSection('faults', [
+    '## Reliability: the flink-rest rescale under faults',
+    '',
+    `Written by \`npm run test:faults\` (test/faults/rescale-faults.test.ts) from its last run: ${rows.length} scenarios in ${Math.round(meta.seconds)} s.`,
+    `Each scenario starts a real \`phoebe twin --faults\` process (speed ${meta.speed}: rescale downtime 4 s → 0.2 s wall) whose job runs at 4,`,
+    'injects the fault through the twin\'s test-only `/__faults` route, and rescales to 6 (5 in one case) with the flink-rest actuator',
+    'and a journal on disk — in the test process, or, for the SIGKILL rows, in a driver process that is SIGKILLed right after the',
+    'named step and replaced by a new one that resumes from the journal. Brackets: the phases the rescale\'s journal entry went through.',
+    'Every row was checked for: exactly one job active and RUNNING, no request that could cancel a job, no second job submitted',
+    'while one was active, every resubmitted job restored from the savepoint of the latest stop, and the twin\'s conservation',
+    '(arrivals = processed − rolled back + lag); the last column is its residual in records.',
+    '',
+    table,
+  ].join('\n'));
+}
