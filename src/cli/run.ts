@@ -3,16 +3,19 @@ import { pino, type Logger } from 'pino';
 import type { Actuator } from '../act/actuator.js';
 import { FlinkDeploymentActuator } from '../act/flink-deployment-actuator.js';
 import { FlinkRestActuator } from '../act/flink-rest-actuator.js';
-import { createKubeClients, type KubeClients } from '../act/kube-client.js';
+import { createKubeClients, inClusterNamespace, type KubeClients } from '../act/kube-client.js';
 import { KubernetesEventRecorder } from '../act/kubernetes-events.js';
+import { defaultIdentity, LeaderLease, leaseApi } from '../act/leader-lease.js';
 import type { ActLogger } from '../act/logger.js';
 import { JournalError } from '../act/rescale-journal.js';
 import { RecommendActuator } from '../act/recommend-actuator.js';
 import { TaskManagerDeploymentActuator } from '../act/taskmanager-deployment-actuator.js';
 import { loadPhoebeConfig, type PhoebeConfig } from '../config/phoebe-config.js';
+import { adminRouter, readAdminToken } from '../export/admin.js';
 import { PhoebeMetrics } from '../export/metrics.js';
 import { createApp, startServer } from '../export/server.js';
 import { EnsembleForecaster } from '../forecast/forecaster.js';
+import { ActuationLimits } from '../loop/actuation-limits.js';
 import { ControlLoop, type LoopEvent } from '../loop/control-loop.js';
 import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig } from '../loop/decision-pipeline.js';
 import { PrometheusSource } from '../observe/prometheus-source.js';
@@ -134,6 +137,33 @@ export function createActuator(config: PhoebeConfig, log: Logger, observedParall
   }
 }
 
+/** The Lease of leader election, when enabled: through the kubeconfig if one is set, else in-cluster. */
+export function createLeaderLease(config: PhoebeConfig, log: Logger, onChange: (leader: boolean) => void): LeaderLease | undefined {
+  const election = config.leaderElection;
+  if (!election.enabled) return undefined;
+  const namespace = election.namespace ?? inClusterNamespace();
+  if (!namespace) throw new UserError(`${config.source}: leaderElection.namespace is required outside a pod (or set PHOEBE_LEASE_NAMESPACE)`);
+  const kubeconfig = config.actuation.kubernetes.kubeconfig;
+  let clients: KubeClients;
+  try {
+    clients = createKubeClients(kubeconfig ? { kind: 'kubeconfig', path: kubeconfig } : { kind: 'in-cluster' });
+  } catch (err) {
+    throw new UserError(`${config.source}: leader election needs the Kubernetes API: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return new LeaderLease({
+    api: leaseApi(clients.kubeConfig), namespace, name: election.leaseName as string,
+    identity: election.identity ?? defaultIdentity(),
+    leaseDurationSeconds: election.leaseDurationSeconds, renewEverySeconds: election.renewEverySeconds,
+    logger: actLogger(log), onChange,
+  });
+}
+
+function logLoopEvent(log: Logger, event: LoopEvent): void {
+  const warn = event.event === 'source-error' || event.event === 'stale' || event.event === 'waiting' || event.event === 'error' || (event.event === 'circuit-breaker' && event.state === 'open');
+  if (warn) log.warn(event);
+  else log.info(event);
+}
+
 /** Runs until SIGTERM/SIGINT: backfill, then a decision every interval. */
 export async function runSidecar(config: PhoebeConfig): Promise<void> {
   const log = pino({ base: { app: 'phoebe' } });
@@ -141,7 +171,19 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
   const source = PrometheusSource.fromConfig(config);
   let latest: Signals | undefined;
   const actuator = createActuator(config, log, () => latest?.latest.parallelism);
-  const metrics = new PhoebeMetrics({ mode: config.actuation.mode, slo: config.slo, minParallelism: config.parallelism.min, maxParallelism: config.parallelism.max });
+  const metrics = new PhoebeMetrics({
+    mode: config.actuation.mode, leaderElection: config.leaderElection.enabled, slo: config.slo,
+    minParallelism: config.parallelism.min, maxParallelism: config.parallelism.max,
+  });
+  const lease = createLeaderLease(config, log, (leader) => metrics.setLeader(leader));
+  let adminToken = config.admin.token;
+  if (config.admin.enabled && !adminToken) {
+    try {
+      adminToken = readAdminToken(config.admin.tokenFile as string);
+    } catch (err) {
+      throw new UserError(`${config.source}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const pipelineSettings = pipelineConfig(config);
   const forecaster = new EnsembleForecaster({ horizonSteps: pipelineSettings.horizonSteps, validationOrigins: 60, mstl: true });
   const loop = new ControlLoop({
@@ -159,10 +201,24 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
     intervalSeconds: config.decision.intervalSeconds,
     staleAfterSeconds: Math.max(120, 3 * config.decision.intervalSeconds),
     minHistorySeconds: 2 * durationSeconds(config.queries.rateWindow),
-    log: (event: LoopEvent) => (event.event === 'decision' || event.event === 'rescale' ? log.info(event) : log.warn(event)),
+    log: (event: LoopEvent) => logLoopEvent(log, event),
+    limits: new ActuationLimits(config.actuation.limits),
+    ...(lease ? { leadership: lease } : {}),
   });
-  const server = await startServer(createApp(metrics.registry, loop), config.exporter.listen);
-  log.info({ listen: `${config.exporter.host}:${server.port}`, mode: config.actuation.mode, job: config.job.name }, 'phoebe started');
+  const admin = config.admin.enabled && adminToken ? adminRouter({
+    token: adminToken, controller: loop, bounds: { min: config.parallelism.min, max: config.parallelism.max },
+    log: (event) => (event.outcome === 'unauthenticated' || event.outcome === 'forbidden' ? log.warn(event) : log.info(event)),
+  }) : undefined;
+  const server = await startServer(createApp(metrics.registry, loop, admin ? { admin } : {}), config.exporter.listen);
+  log.info({
+    listen: `${config.exporter.host}:${server.port}`, mode: config.actuation.mode, job: config.job.name,
+    leaderElection: lease ? { lease: lease.status().lease, identity: lease.identity } : false, admin: Boolean(admin),
+  }, 'phoebe started');
+  if (admin && !['127.0.0.1', 'localhost', '::1'].includes(config.exporter.host)) {
+    log.warn({ listen: config.exporter.listen }, 'the admin API is reachable beyond this host over plain HTTP: the bearer token travels unencrypted; restrict access (NetworkPolicy, port-forward only)');
+  }
+  // Know who leads before the first decision (the first attempt is bounded by its request timeout).
+  await lease?.start();
   // flink-rest: finish a rescale that an earlier run left unfinished (the journal), now and
   // whenever one is; only while this instance may act.
   let stopRecovery: (() => void) | undefined;
@@ -175,7 +231,8 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');
       stopRecovery?.();
-      void loop.stop().then(() => server.close()).then(resolve);
+      // The last actuation ends first; then the Lease is handed back so another instance takes over at once.
+      void loop.stop().then(() => lease?.stop({ release: true })).then(() => server.close()).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

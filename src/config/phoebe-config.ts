@@ -52,6 +52,11 @@ export const ENV_OVERRIDES = [
   { name: 'PHOEBE_FLINK_REST_URL', path: ['job', 'flinkRest', 'url'] },
   { name: 'PHOEBE_KUBECONFIG', path: ['actuation', 'kubernetes', 'kubeconfig'] },
   { name: 'PHOEBE_LISTEN', path: ['exporter', 'listen'] },
+  { name: 'PHOEBE_ADMIN_TOKEN', path: ['admin', 'token'], replaces: 'tokenFile' },
+  { name: 'PHOEBE_LEADER_ELECTION', path: ['leaderElection', 'enabled'] },
+  { name: 'PHOEBE_LEASE_NAME', path: ['leaderElection', 'leaseName'] },
+  { name: 'PHOEBE_LEASE_NAMESPACE', path: ['leaderElection', 'namespace'] },
+  { name: 'PHOEBE_POD_NAME', path: ['leaderElection', 'identity'] },
 ] as const satisfies ReadonlyArray<{ name: string; path: readonly string[]; replaces?: string }>;
 
 export const ACTUATION_MODES = ['recommend', 'flink-rest', 'flink-deployment', 'taskmanager-deployment'] as const satisfies readonly ActuationMode[];
@@ -143,6 +148,43 @@ const jobSchema = z.strictObject({
   taskManagerDeployment: k8sRef.optional(),
 });
 
+/** Leader election over one coordination.k8s.io Lease (src/act/leader-lease.ts). */
+const leaderElectionSchema = z.strictObject({
+  // A boolean, or "true"/"false" from PHOEBE_LEADER_ELECTION.
+  enabled: z.union([z.boolean(), z.stringbool()]).default(false),
+  leaseName: z.string().max(253).regex(K8S_NAME, 'must be a Kubernetes object name (lower-case letters, digits, -, .)').optional(),
+  namespace: z.string().max(63).regex(K8S_NAME, 'must be a Kubernetes namespace name (lower-case letters, digits, -)').optional(),
+  identity: nonEmpty.max(253).optional(),
+  leaseDurationSeconds: positiveInt.max(3600).default(15),
+  renewEverySeconds: positive.default(5),
+}).superRefine((l, ctx) => {
+  if (l.renewEverySeconds * 2 > l.leaseDurationSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['renewEverySeconds'], message: `must be at most half of leaderElection.leaseDurationSeconds (${l.leaseDurationSeconds})` });
+  }
+  if (l.enabled && l.leaseName === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['leaseName'], message: 'is required when leaderElection.enabled is true (or set PHOEBE_LEASE_NAME)' });
+  }
+});
+
+/** Shortest admin token accepted (inline, from PHOEBE_ADMIN_TOKEN, or from admin.tokenFile). */
+export const ADMIN_TOKEN_MIN_LENGTH = 16;
+/** The admin API (src/export/admin.ts): off unless enabled, and then only with a token. */
+const adminSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  // Never echoed: the message names the rule only.
+  token: z.string().refine((t) => t.trim().length >= ADMIN_TOKEN_MIN_LENGTH && !/\s/.test(t.trim()), { message: `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters without whitespace` }).optional(),
+  tokenFile: nonEmpty.optional(),
+}).superRefine((a, ctx) => {
+  if (a.token !== undefined && a.tokenFile !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'give either token (or PHOEBE_ADMIN_TOKEN) or tokenFile, not both' });
+  }
+  if (a.enabled && a.token === undefined && a.tokenFile === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'is required when admin.enabled is true (or set PHOEBE_ADMIN_TOKEN)' });
+  }
+});
+
+const DEFAULT_LIMITS = { minSecondsBetweenRescales: 60, maxRescalesPerHour: 12, circuitBreakerFailures: 3 };
+
 const queryOverrides = Object.fromEntries(QUERY_KEYS.map((key) => [key, nonEmpty.optional()])) as Record<QueryKey, z.ZodOptional<z.ZodString>>;
 
 export const phoebeConfigSchema = z.strictObject({
@@ -194,11 +236,17 @@ export const phoebeConfigSchema = z.strictObject({
     kubernetes: z.strictObject({
       kubeconfig: nonEmpty.optional(),
     }).default({}),
+    limits: z.strictObject({
+      minSecondsBetweenRescales: nonNegative.default(DEFAULT_LIMITS.minSecondsBetweenRescales),
+      maxRescalesPerHour: positiveInt.default(DEFAULT_LIMITS.maxRescalesPerHour),
+      circuitBreakerFailures: positiveInt.default(DEFAULT_LIMITS.circuitBreakerFailures),
+    }).default(DEFAULT_LIMITS),
   }).default({
     mode: 'recommend',
     flinkDeployment: { perVertexOverride: false, timeoutSeconds: 600 },
     taskManagerDeployment: { slotsPerTaskManager: 1, timeoutSeconds: 600 },
     kubernetes: {},
+    limits: DEFAULT_LIMITS,
   }),
   queries: z.strictObject({
     rateWindow: z.string().regex(PROM_DURATION, 'must be a PromQL duration such as 1m or 90s').default(DEFAULT_RATE_WINDOW),
@@ -218,6 +266,8 @@ export const phoebeConfigSchema = z.strictObject({
       return port >= 1 && port <= 65535;
     }, { message: 'port must be 1..65535' }).default('127.0.0.1:9464'),
   }).default({ listen: '127.0.0.1:9464' }),
+  leaderElection: leaderElectionSchema.default({ enabled: false, leaseDurationSeconds: 15, renewEverySeconds: 5 }),
+  admin: adminSchema.default({ enabled: false }),
 }).superRefine((c, ctx) => {
   const mode = c.actuation.mode;
   if (mode === 'flink-rest') {
@@ -287,6 +337,8 @@ export interface PhoebeConfig {
     taskManagerDeployment: { slotsPerTaskManager: number; timeoutSeconds: number };
     /** Without a kubeconfig, the in-cluster service account is used. */
     kubernetes: { kubeconfig?: string; inCluster: boolean };
+    /** The safety net in front of the actuator (src/loop/actuation-limits.ts). */
+    limits: { minSecondsBetweenRescales: number; maxRescalesPerHour: number; circuitBreakerFailures: number };
   };
   /** The PromQL of every signal: the user's where given, else the catalogue's. */
   queries: QuerySet & { rateWindow: string; latencyQuantile: number };
@@ -294,6 +346,17 @@ export interface PhoebeConfig {
   queryOverrides: QueryKey[];
   history: { backfillSeconds: number; stepSeconds: number; carryForwardSeconds: number };
   exporter: { listen: string; host: string; port: number };
+  /** Only the holder of the Lease acts; namespace default: the pod's; identity default: host name + random suffix. */
+  leaderElection: {
+    enabled: boolean;
+    leaseName?: string;
+    namespace?: string;
+    identity?: string;
+    leaseDurationSeconds: number;
+    renewEverySeconds: number;
+  };
+  /** The admin API; with enabled, exactly one of token and tokenFile. */
+  admin: { enabled: boolean; token?: Secret; tokenFile?: string };
 }
 
 export interface LoadOptions {
@@ -406,6 +469,7 @@ function complete(c: Parsed, source: string, envOverrides: string[]): PhoebeConf
   const host = (listen?.[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
   const { basicAuth, bearerToken, ...prometheus } = c.prometheus;
   const { rescaleSeconds, ...priors } = c.priors;
+  const { token: adminToken, ...admin } = c.admin;
   return {
     source,
     envOverrides,
@@ -433,6 +497,8 @@ function complete(c: Parsed, source: string, envOverrides: string[]): PhoebeConf
     queryOverrides,
     history: c.history,
     exporter: { listen: c.exporter.listen, host, port: Number(listen?.[2]) },
+    leaderElection: c.leaderElection,
+    admin: { ...admin, ...(adminToken !== undefined ? { token: new Secret(adminToken.trim()) } : {}) },
   };
 }
 
@@ -442,8 +508,9 @@ function checkFiles(config: PhoebeConfig): void {
     ['prometheus.tls.caFile', config.prometheus.tls.caFile],
     ['prometheus.basicAuth.passwordFile', config.prometheus.basicAuth?.passwordFile],
     ['prometheus.bearerTokenFile', config.prometheus.bearerTokenFile],
+    ['admin.tokenFile', config.admin.tokenFile],
   ];
-  const usesKubernetes = config.actuation.mode === 'flink-deployment' || config.actuation.mode === 'taskmanager-deployment';
+  const usesKubernetes = config.actuation.mode === 'flink-deployment' || config.actuation.mode === 'taskmanager-deployment' || config.leaderElection.enabled;
   if (usesKubernetes) files.push(['actuation.kubernetes.kubeconfig', config.actuation.kubernetes.kubeconfig]);
   const problems: string[] = [];
   for (const [key, file] of files) {
@@ -464,6 +531,6 @@ export function redactedConfig(config: PhoebeConfig): Record<string, unknown> {
 
 /** The secret values of the configuration (for scrubbing messages), longest first. */
 export function secretValues(config: PhoebeConfig): string[] {
-  const values = [config.prometheus.basicAuth?.password?.reveal(), config.prometheus.bearerToken?.reveal()];
+  const values = [config.prometheus.basicAuth?.password?.reveal(), config.prometheus.bearerToken?.reveal(), config.admin.token?.reveal()];
   return values.filter((v): v is string => v !== undefined && v.length > 0).sort((a, b) => b.length - a.length);
 }

@@ -3,6 +3,7 @@ import type { ErrorBudgetState } from '../planner/error-budget.js';
 import type { Decision } from '../planner/decision.js';
 import type { WorkloadForecast } from '../planner/planner.js';
 import type { RescaleResult } from '../act/actuator.js';
+import { BLOCK_REASONS, type BlockReason } from '../loop/actuation-limits.js';
 
 /** Forecast horizons (s) published as series; bounded so the label set stays small. */
 export const FORECAST_HORIZONS_SECONDS = [60, 300, 600] as const;
@@ -39,8 +40,12 @@ export class PhoebeMetrics {
   private readonly latencyAtCurrent: Gauge;
   private readonly observedLatency: Gauge;
   private readonly mode: Gauge;
+  private readonly leader: Gauge;
+  private readonly actuationBlocked: Counter;
+  private readonly circuitBreakerOpen: Gauge;
+  private readonly actuationPaused: Gauge;
 
-  constructor(options: { defaultMetrics?: boolean; mode?: string; slo: { latencySeconds: number; latencyObjective: number; recoveryTimeSeconds: number }; minParallelism: number; maxParallelism: number }) {
+  constructor(options: { defaultMetrics?: boolean; mode?: string; leaderElection?: boolean; slo: { latencySeconds: number; latencyObjective: number; recoveryTimeSeconds: number }; minParallelism: number; maxParallelism: number }) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const gauge = (name: string, help: string, labelNames: string[] = []): Gauge => new Gauge({ name, help, labelNames, registers });
@@ -71,6 +76,14 @@ export class PhoebeMetrics {
     this.observedLatency = gauge('phoebe_latency_seconds', 'End-to-end latency of the job as phoebe last read it.');
     this.mode = gauge('phoebe_actuation_mode', 'The actuation mode phoebe runs in (1 for the active one).', ['mode']);
     if (options.mode) this.mode.set({ mode: options.mode }, 1);
+    this.leader = gauge('phoebe_leader', '1 when this instance holds the leader lease and may act (always 1 without leader election), 0 when it only recommends.');
+    this.actuationBlocked = new Counter({ name: 'phoebe_actuation_blocked_total', help: 'Rescales phoebe wanted but did not make, by reason (not-leader, paused, circuit-open, min-interval, max-per-hour, in-progress).', labelNames: ['reason'], registers });
+    this.circuitBreakerOpen = gauge('phoebe_circuit_breaker_open', '1 while the circuit breaker is open after consecutive failed rescales (recommend-only until an operator resets it).');
+    this.actuationPaused = gauge('phoebe_actuation_paused', '1 while an operator has paused actuation (recommend-only until resumed).');
+    this.leader.set(options.leaderElection ? 0 : 1);
+    for (const reason of BLOCK_REASONS) this.actuationBlocked.inc({ reason }, 0);
+    this.circuitBreakerOpen.set(0);
+    this.actuationPaused.set(0);
 
     this.slo.set({ slo: 'latency_seconds' }, options.slo.latencySeconds);
     this.slo.set({ slo: 'recovery_seconds' }, options.slo.recoveryTimeSeconds);
@@ -131,6 +144,22 @@ export class PhoebeMetrics {
 
   recordRescale(result: RescaleResult): void {
     this.rescales.inc({ result: result.outcome });
+  }
+
+  setLeader(leader: boolean): void {
+    this.leader.set(leader ? 1 : 0);
+  }
+
+  recordActuationBlocked(reason: BlockReason): void {
+    this.actuationBlocked.inc({ reason });
+  }
+
+  setCircuitBreakerOpen(open: boolean): void {
+    this.circuitBreakerOpen.set(open ? 1 : 0);
+  }
+
+  setActuationPaused(paused: boolean): void {
+    this.actuationPaused.set(paused ? 1 : 0);
   }
 
   setReadiness(ready: boolean, metricAgeSeconds: number | undefined): void {

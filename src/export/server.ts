@@ -23,7 +23,12 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
-export function createApp(registry: Registry, state: ServerState): express.Express {
+export interface AppOptions {
+  /** The admin API (src/export/admin.ts), mounted at /api/v1/admin when given; absent → 404 there. */
+  admin?: express.Router;
+}
+
+export function createApp(registry: Registry, state: ServerState, options: AppOptions = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', async (_req, res) => {
@@ -42,6 +47,7 @@ export function createApp(registry: Registry, state: ServerState): express.Expre
   app.get('/api/v1/status', (_req, res) => {
     res.json(state.status());
   });
+  if (options.admin) app.use('/api/v1/admin', options.admin);
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { Actuator, RescaleResult } from '../act/actuator.js';
+import type { Actuator, RescaleRequest, RescaleResult } from '../act/actuator.js';
 import type { PhoebeMetrics } from '../export/metrics.js';
 import type { ServerState } from '../export/server.js';
 import type { Signals } from '../observe/signals.js';
 import type { Decision } from '../planner/decision.js';
+import { ActuationGate, type ActuationLimits, type ActuationSource, type Blocked, type GateOutcome, type Leadership } from './actuation-limits.js';
 import type { DecisionPipeline } from './decision-pipeline.js';
 
 /** Where the loop's signals come from (Prometheus in production). */
@@ -13,7 +14,7 @@ export interface SignalSource {
 }
 
 export interface LoopEvent {
-  event: 'decision' | 'waiting' | 'rescale' | 'source-error' | 'stale' | 'error';
+  event: 'decision' | 'waiting' | 'rescale' | 'source-error' | 'stale' | 'error' | 'blocked' | 'circuit-breaker' | 'admin';
   [key: string]: unknown;
 }
 
@@ -31,6 +32,10 @@ export interface ControlLoopOptions {
    */
   minHistorySeconds?: number;
   log: (event: LoopEvent) => void;
+  /** Rate limits and circuit breaker on actuation (src/loop/actuation-limits.ts); without: none. */
+  limits?: ActuationLimits;
+  /** Leader election: only the leader acts; without: this instance always may. */
+  leadership?: Leadership;
   /** Wall clock in ms (injectable for tests). */
   now?: () => number;
 }
@@ -40,6 +45,8 @@ interface LastDecision {
   decision: Decision;
   forecastSource: string;
   rescale?: RescaleResult;
+  /** Why the rescale the decision asked for was not made (not leader, paused, a limit). */
+  blocked?: Blocked;
 }
 
 /**
@@ -56,10 +63,18 @@ export class ControlLoop implements ServerState {
   private lastSourceOkAt = Number.NEGATIVE_INFINITY;
   private notReadyReason = 'no decision yet';
   private last: LastDecision | undefined;
+  /** Leadership, pause, rate limits, circuit breaker and single flight in front of the actuator. */
+  private readonly gate: ActuationGate;
+  private forcing: Promise<unknown> | undefined;
 
   constructor(private readonly options: ControlLoopOptions) {
     this.now = options.now ?? Date.now;
     this.lastTickAt = this.now();
+    this.gate = new ActuationGate({
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.leadership ? { leadership: options.leadership } : {}),
+      metrics: options.metrics, log: (event) => options.log(event), now: this.now,
+    });
   }
 
   /** One decision; resolves when it (and any rescale it started) is done. Never rejects. */
@@ -115,11 +130,10 @@ export class ControlLoop implements ServerState {
         reason: decision.reason, heldBy: decision.heldBy, seconds: Number(seconds.toFixed(3)),
       });
       if (decision.action !== 'hold' && this.options.actuator.mode !== 'recommend') {
-        this.options.pipeline.recordRescale(signals.latest.t);
-        const result = await this.options.actuator.rescale({ parallelism: decision.recommendedParallelism, reason: decision.reason, decision });
-        metrics.recordRescale(result);
-        this.last.rescale = result;
-        log({ event: 'rescale', from: decision.currentParallelism, to: decision.recommendedParallelism, outcome: result.outcome, detail: result.detail, seconds: result.seconds });
+        const last = this.last;
+        const outcome = await this.actuate({ parallelism: decision.recommendedParallelism, reason: decision.reason, decision }, 'decision', signals.latest.t, decision.currentParallelism);
+        if (outcome.kind === 'done') last.rescale = outcome.result;
+        else last.blocked = outcome.blocked;
       }
     } catch (err) {
       // A bug in a stage must not kill the sidecar: hold, report, and try again next tick.
@@ -127,6 +141,57 @@ export class ControlLoop implements ServerState {
       metrics.setReadiness(false, age);
       log({ event: 'error', reason: this.notReadyReason });
     }
+  }
+
+  /**
+   * Through the gate to the actuator: the pipeline learns of the rescale (its own rate limits)
+   * only when it is really made. `time`: the signals' time (s) it is recorded at.
+   */
+  private async actuate(request: RescaleRequest, source: ActuationSource, time: number, from: number | undefined): Promise<GateOutcome> {
+    const { metrics, log, actuator, pipeline } = this.options;
+    const outcome = await this.gate.run(request, source, (r) => {
+      pipeline.recordRescale(time);
+      return actuator.rescale(r);
+    });
+    if (outcome.kind === 'done') {
+      const result = outcome.result;
+      metrics.recordRescale(result);
+      log({ event: 'rescale', source, from, to: request.parallelism, outcome: result.outcome, detail: result.detail, seconds: result.seconds });
+    }
+    return outcome;
+  }
+
+  /** Admin: recommend-only until resume(); true when it was not paused. */
+  pause(): boolean {
+    return this.gate.pause();
+  }
+
+  /** Admin: act on decisions again; true when it was paused. */
+  resume(): boolean {
+    return this.gate.resume();
+  }
+
+  /** Admin: close the circuit breaker; true when it was open. */
+  resetCircuitBreaker(): boolean {
+    return this.gate.resetCircuitBreaker();
+  }
+
+  /**
+   * Admin: one rescale to `parallelism` through the same gate as the plan's (leadership, single
+   * flight, rate limits, circuit breaker; a pause does not hold it). Starts it and returns at once;
+   * the outcome is logged, counted and shown in the status.
+   */
+  force(parallelism: number): { accepted: true } | { accepted: false; reason: string; detail: string } {
+    if (this.options.actuator.mode === 'recommend') {
+      return { accepted: false, reason: 'recommend-mode', detail: 'actuation.mode is recommend: phoebe never rescales' };
+    }
+    const blocked = this.gate.check('force');
+    // A held request still goes through the gate, which counts and logs it.
+    const from = this.last?.decision.currentParallelism;
+    const started = this.actuate({ parallelism, reason: `forced to ${parallelism} by an operator (admin API)` }, 'force', this.now() / 1000, from);
+    if (blocked) return { accepted: false, reason: blocked.reason, detail: blocked.detail };
+    this.forcing = started.finally(() => { this.forcing = undefined; });
+    return { accepted: true };
   }
 
   start(): void {
@@ -146,6 +211,7 @@ export class ControlLoop implements ServerState {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
+    await this.forcing;
     await this.options.pipeline.close();
   }
 
@@ -164,6 +230,7 @@ export class ControlLoop implements ServerState {
     return {
       mode: this.options.actuator.mode,
       readiness: this.readiness(),
+      actuation: this.gate.status(),
       lastDecision: this.last ?? null,
     };
   }

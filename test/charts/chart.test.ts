@@ -365,6 +365,45 @@ describe('the ConfigMap', () => {
   });
 });
 
+describe('leader election and the admin API', () => {
+  it('switch on phoebe\'s own leaderElection for the Lease the Role names, and pass the admin token by Secret reference', () => {
+    const values = modeValues('flink-deployment', {
+      replicaCount: 2, leaderElection: { enabled: true },
+      existingSecret: { name: 'phoebe-admin', adminTokenKey: 'token' },
+    });
+    values.config.leaderElection = { leaseDurationSeconds: 20, renewEverySeconds: 4 };
+    values.config.admin = { enabled: true };
+    values.config.actuation.limits = { minSecondsBetweenRescales: 120, maxRescalesPerHour: 6, circuitBreakerFailures: 2 };
+    const docs = render(values);
+    const env = one(docs, 'Deployment').spec.template.spec.containers[0].env as Obj[];
+    expect(env).toContainEqual({ name: 'PHOEBE_ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: 'phoebe-admin', key: 'token' } } });
+    expect(env).toContainEqual({ name: 'PHOEBE_LEADER_ELECTION', value: 'true' });
+    expect(env).toContainEqual({ name: 'PHOEBE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(env).toContainEqual({ name: 'PHOEBE_LEASE_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+    // What phoebe makes of the ConfigMap and the environment (field references resolved as the kubelet would).
+    const plain = Object.fromEntries(env.filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+    const config = parsePhoebeConfig(one(docs, 'ConfigMap').data['phoebe.yaml'] as string, 'phoebe.yaml', {
+      ...plain, PHOEBE_LEASE_NAMESPACE: NAMESPACE, PHOEBE_POD_NAME: `${FULLNAME}-abc12`, PHOEBE_ADMIN_TOKEN: 'a-token-of-32-characters-0123456',
+    }, { checkFiles: false });
+    expect(config.leaderElection).toEqual({
+      enabled: true, leaseName: `${FULLNAME}-leader`, namespace: NAMESPACE, identity: `${FULLNAME}-abc12`, leaseDurationSeconds: 20, renewEverySeconds: 4,
+    });
+    expect(roles(docs)[`${FULLNAME}-leader-election`]?.rules[0]?.resourceNames).toEqual([config.leaderElection.leaseName]);
+    expect(config.admin.enabled).toBe(true);
+    expect(config.actuation.limits).toEqual({ minSecondsBetweenRescales: 120, maxRescalesPerHour: 6, circuitBreakerFailures: 2 });
+  });
+
+  it('refuses the admin API without a token source, and an inline token in values', () => {
+    const missing = template(modeValues('recommend', { config: { admin: { enabled: true } } }));
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain('config.admin.enabled needs its token');
+    const inline = template(modeValues('recommend', { config: { admin: { enabled: true, token: 'inline-token-0123456789' } } }));
+    expect(inline.status).not.toBe(0);
+    expect(inline.stderr).toContain('token');
+    expect(template(modeValues('recommend', { config: { admin: { enabled: true, tokenFile: '/var/run/secrets/phoebe/token' } } })).status).toBe(0);
+  });
+});
+
 describe('Prometheus Operator and Grafana objects', () => {
   it('are absent by default', () => {
     const docs = render();

@@ -88,10 +88,13 @@ beforeAll(async () => {
       'users: [{ name: nobody, user: {} }]', 'contexts: [{ name: twin, context: { cluster: twin, user: nobody } }]', '',
     ].join('\n'));
     const jars = (await (await fetch(`http://127.0.0.1:${twinPort}/jars`)).json()) as { files: { name: string }[] };
+    // Time runs about 6× faster than in production here (decisions every 5 s, not 30 s): the
+    // actuation safety net's minimum interval is scaled the same way (60 s → 10 s).
+    const limits = 'limits: { minSecondsBetweenRescales: 10 }';
     const actuation: Record<Mode, string> = {
-      'flink-rest': `{ mode: flink-rest, flinkRest: { jarName: "${jars.files[0]?.name}" } }`,
-      'flink-deployment': `{ mode: flink-deployment, kubernetes: { kubeconfig: ${kubeconfig} } }`,
-      'taskmanager-deployment': `{ mode: taskmanager-deployment, taskManagerDeployment: { slotsPerTaskManager: 1 }, kubernetes: { kubeconfig: ${kubeconfig} } }`,
+      'flink-rest': `{ mode: flink-rest, flinkRest: { jarName: "${jars.files[0]?.name}" }, ${limits} }`,
+      'flink-deployment': `{ mode: flink-deployment, kubernetes: { kubeconfig: ${kubeconfig} }, ${limits} }`,
+      'taskmanager-deployment': `{ mode: taskmanager-deployment, taskManagerDeployment: { slotsPerTaskManager: 1 }, kubernetes: { kubeconfig: ${kubeconfig} }, ${limits} }`,
     };
     writeFileSync(join(dir, `phoebe-${mode}.yaml`), [
       `prometheus: { url: "${prometheus.url}", timeoutSeconds: 5 }`,
