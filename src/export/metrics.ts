@@ -3,6 +3,7 @@ import type { ErrorBudgetState } from '../planner/error-budget.js';
 import type { Decision } from '../planner/decision.js';
 import type { WorkloadForecast } from '../planner/planner.js';
 import type { RescaleResult } from '../act/actuator.js';
+import { HOLD_REASONS } from '../observe/signal-quality.js';
 import { BLOCK_REASONS, type BlockReason } from '../loop/actuation-limits.js';
 
 /** Forecast horizons (s) published as series; bounded so the label set stays small. */
@@ -40,6 +41,8 @@ export class PhoebeMetrics {
   private readonly latencyAtCurrent: Gauge;
   private readonly observedLatency: Gauge;
   private readonly mode: Gauge;
+  private readonly hold: Gauge;
+  private readonly unhandledRejections: Counter;
   private readonly leader: Gauge;
   private readonly actuationBlocked: Counter;
   private readonly circuitBreakerOpen: Gauge;
@@ -76,6 +79,9 @@ export class PhoebeMetrics {
     this.observedLatency = gauge('phoebe_latency_seconds', 'End-to-end latency of the job as phoebe last read it.');
     this.mode = gauge('phoebe_actuation_mode', 'The actuation mode phoebe runs in (1 for the active one).', ['mode']);
     if (options.mode) this.mode.set({ mode: options.mode }, 1);
+    this.hold = gauge('phoebe_hold', '1 while phoebe holds the parallelism because of bad or missing data, by reason (see src/observe/signal-quality.ts).', ['reason']);
+    for (const reason of HOLD_REASONS) this.hold.set({ reason }, 0);
+    this.unhandledRejections = new Counter({ name: 'phoebe_unhandled_rejections_total', help: 'Promise rejections nothing handled (each is logged; 0 expected).', registers });
     this.leader = gauge('phoebe_leader', '1 when this instance holds the leader lease and may act (always 1 without leader election), 0 when it only recommends.');
     this.actuationBlocked = new Counter({ name: 'phoebe_actuation_blocked_total', help: 'Rescales phoebe wanted but did not make, by reason (not-leader, paused, circuit-open, min-interval, max-per-hour, in-progress).', labelNames: ['reason'], registers });
     this.circuitBreakerOpen = gauge('phoebe_circuit_breaker_open', '1 while the circuit breaker is open after consecutive failed rescales (recommend-only until an operator resets it).');
@@ -160,6 +166,15 @@ export class PhoebeMetrics {
 
   setActuationPaused(paused: boolean): void {
     this.actuationPaused.set(paused ? 1 : 0);
+  }
+
+  /** The reasons phoebe holds for now (none: it does not hold for data). */
+  setHold(reasons: readonly string[]): void {
+    for (const reason of HOLD_REASONS) this.hold.set({ reason }, reasons.includes(reason) ? 1 : 0);
+  }
+
+  recordUnhandledRejection(): void {
+    this.unhandledRejections.inc();
   }
 
   setReadiness(ready: boolean, metricAgeSeconds: number | undefined): void {

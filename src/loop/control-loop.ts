@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Actuator, RescaleRequest, RescaleResult } from '../act/actuator.js';
 import type { PhoebeMetrics } from '../export/metrics.js';
 import type { ServerState } from '../export/server.js';
+import { assessSignalQuality, type QualityOptions, type QualityVerdict, type SourceQuality } from '../observe/signal-quality.js';
 import type { Signals } from '../observe/signals.js';
 import type { Decision } from '../planner/decision.js';
 import { ActuationGate, type ActuationLimits, type ActuationSource, type Blocked, type GateOutcome, type Leadership } from './actuation-limits.js';
@@ -11,10 +12,12 @@ import type { DecisionPipeline } from './decision-pipeline.js';
 export interface SignalSource {
   /** The history up to now, backfilled on the first call and extended on every later one. */
   read(): Promise<Signals>;
+  /** What the source saw beyond the Signals (raw answers, its clock), for the signal-quality check. */
+  quality?(): SourceQuality;
 }
 
 export interface LoopEvent {
-  event: 'decision' | 'waiting' | 'rescale' | 'source-error' | 'stale' | 'error' | 'blocked' | 'circuit-breaker' | 'admin';
+  event: 'decision' | 'waiting' | 'rescale' | 'source-error' | 'stale' | 'error' | 'hold' | 'resume' | 'blocked' | 'circuit-breaker' | 'admin';
   [key: string]: unknown;
 }
 
@@ -31,6 +34,11 @@ export interface ControlLoopOptions {
    * (a fresh Prometheus, a new job) read low and would plan a scale-down. Default 0.
    */
   minHistorySeconds?: number;
+  /**
+   * The signal-quality check before every decision (src/observe/signal-quality.ts). Defaults:
+   * clock skew 10 s, settle max(minHistorySeconds, 2 intervals), own-rescale grace max(60 s, 3 intervals).
+   */
+  quality?: Partial<Omit<QualityOptions, 'staleAfterSeconds'>>;
   log: (event: LoopEvent) => void;
   /** Rate limits and circuit breaker on actuation (src/loop/actuation-limits.ts); without: none. */
   limits?: ActuationLimits;
@@ -66,6 +74,11 @@ export class ControlLoop implements ServerState {
   /** Leadership, pause, rate limits, circuit breaker and single flight in front of the actuator. */
   private readonly gate: ActuationGate;
   private forcing: Promise<unknown> | undefined;
+  private readonly qualityOptions: QualityOptions;
+  /** phoebe's own rescales (unix s), newest last: restarts they cause are no data problem. */
+  private readonly ownRescales: { start: number; end: number }[] = [];
+  /** The data problems phoebe holds for, since when (unix s); undefined while the data is good. */
+  private holding: { verdict: QualityVerdict; since: number } | undefined;
 
   constructor(private readonly options: ControlLoopOptions) {
     this.now = options.now ?? Date.now;
@@ -75,6 +88,12 @@ export class ControlLoop implements ServerState {
       ...(options.leadership ? { leadership: options.leadership } : {}),
       metrics: options.metrics, log: (event) => options.log(event), now: this.now,
     });
+    this.qualityOptions = {
+      staleAfterSeconds: options.staleAfterSeconds,
+      maxClockSkewSeconds: options.quality?.maxClockSkewSeconds ?? 10,
+      settleSeconds: options.quality?.settleSeconds ?? Math.max(options.minHistorySeconds ?? 0, 2 * options.intervalSeconds),
+      ownRescaleGraceSeconds: options.quality?.ownRescaleGraceSeconds ?? Math.max(60, 3 * options.intervalSeconds),
+    };
   }
 
   /** One decision; resolves when it (and any rescale it started) is done. Never rejects. */
@@ -82,22 +101,30 @@ export class ControlLoop implements ServerState {
     const { metrics, log } = this.options;
     const started = performance.now();
     this.lastTickAt = this.now();
-    let signals: Signals;
+    let signals: Signals | undefined;
+    let readError: unknown;
     try {
       signals = await this.options.source.read();
       this.lastSourceOkAt = this.now();
     } catch (err) {
-      this.notReadyReason = `signal source failed: ${err instanceof Error ? err.message : String(err)}`;
-      metrics.setReadiness(false, undefined);
-      log({ event: 'source-error', reason: this.notReadyReason });
+      readError = err ?? new Error('unknown error');
+    }
+    // Bad or missing data never causes an action: hold, say why, resume once it is good again.
+    const verdict = assessSignalQuality({
+      now: this.now() / 1000, signals, readError, source: this.options.source.quality?.(), ownRescales: this.ownRescales,
+    }, this.qualityOptions);
+    metrics.setHold(verdict.reasons);
+    const age = signals ? this.now() / 1000 - signals.latest.t : undefined;
+    if (!verdict.ok || !signals) {
+      this.holding = { verdict, since: this.holding?.since ?? this.now() / 1000 };
+      this.notReadyReason = `holding (${verdict.reasons.join(', ')}): ${verdict.problems.map((p) => p.detail).join('; ')}`;
+      metrics.setReadiness(false, age);
+      log({ event: readError === undefined ? 'hold' : 'source-error', hold: verdict.reasons, reason: this.notReadyReason });
       return;
     }
-    const age = this.now() / 1000 - signals.latest.t;
-    if (age > this.options.staleAfterSeconds) {
-      this.notReadyReason = `newest sample is ${age.toFixed(0)} s old (limit ${this.options.staleAfterSeconds} s)`;
-      metrics.setReadiness(false, age);
-      log({ event: 'stale', reason: this.notReadyReason });
-      return;
+    if (this.holding) {
+      log({ event: 'resume', after: this.holding.verdict.reasons, heldSeconds: Math.round(this.now() / 1000 - this.holding.since) });
+      this.holding = undefined;
     }
     const span = signals.latest.t - (signals.history.t[0] as number);
     const minHistory = this.options.minHistorySeconds ?? 0;
@@ -149,9 +176,16 @@ export class ControlLoop implements ServerState {
    */
   private async actuate(request: RescaleRequest, source: ActuationSource, time: number, from: number | undefined): Promise<GateOutcome> {
     const { metrics, log, actuator, pipeline } = this.options;
-    const outcome = await this.gate.run(request, source, (r) => {
+    const outcome = await this.gate.run(request, source, async (r) => {
       pipeline.recordRescale(time);
-      return actuator.rescale(r);
+      const own = { start: this.now() / 1000, end: Number.POSITIVE_INFINITY };
+      this.ownRescales.push(own);
+      if (this.ownRescales.length > 16) this.ownRescales.shift();
+      try {
+        return await actuator.rescale(r);
+      } finally {
+        own.end = this.now() / 1000;
+      }
     });
     if (outcome.kind === 'done') {
       const result = outcome.result;
@@ -231,6 +265,9 @@ export class ControlLoop implements ServerState {
       mode: this.options.actuator.mode,
       readiness: this.readiness(),
       actuation: this.gate.status(),
+      dataQuality: this.holding
+        ? { ok: false, since: this.holding.since, reasons: this.holding.verdict.reasons, problems: this.holding.verdict.problems }
+        : { ok: true },
       lastDecision: this.last ?? null,
     };
   }
