@@ -19,6 +19,7 @@ import { ActuationLimits } from '../loop/actuation-limits.js';
 import { ControlLoop, type LoopEvent } from '../loop/control-loop.js';
 import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig } from '../loop/decision-pipeline.js';
 import { PrometheusSource } from '../observe/prometheus-source.js';
+import { NoSignalsError } from '../observe/signal-quality.js';
 import type { Signals } from '../observe/signals.js';
 import { DEFAULT_PLANNER } from '../planner/planner.js';
 import { loadAugursMstl } from './load-augurs.js';
@@ -159,7 +160,7 @@ export function createLeaderLease(config: PhoebeConfig, log: Logger, onChange: (
 }
 
 function logLoopEvent(log: Logger, event: LoopEvent): void {
-  const warn = event.event === 'source-error' || event.event === 'stale' || event.event === 'waiting' || event.event === 'error' || (event.event === 'circuit-breaker' && event.state === 'open');
+  const warn = event.event === 'source-error' || event.event === 'stale' || event.event === 'hold' || event.event === 'waiting' || event.event === 'error' || (event.event === 'circuit-breaker' && event.state === 'open');
   if (warn) log.warn(event);
   else log.info(event);
 }
@@ -174,6 +175,11 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
   const metrics = new PhoebeMetrics({
     mode: config.actuation.mode, leaderElection: config.leaderElection.enabled, slo: config.slo,
     minParallelism: config.parallelism.min, maxParallelism: config.parallelism.max,
+  });
+  // A promise nobody waits for must neither end the sidecar nor go unnoticed: log and count it.
+  process.on('unhandledRejection', (reason) => {
+    metrics.recordUnhandledRejection();
+    log.error({ event: 'unhandled-rejection', reason: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) }, 'unhandled promise rejection');
   });
   const lease = createLeaderLease(config, log, (leader) => metrics.setLeader(leader));
   let adminToken = config.admin.token;
@@ -190,10 +196,11 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
     source: {
       read: async () => {
         const signals = await source.refresh();
-        if (!signals) throw new Error('Prometheus returned no samples for the job yet');
+        if (!signals) throw new NoSignalsError('Prometheus returned no samples for the job yet');
         latest = signals;
         return signals;
       },
+      quality: () => source.quality(),
     },
     pipeline: new DecisionPipeline(pipelineSettings, forecaster),
     actuator,
@@ -224,7 +231,7 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
   let stopRecovery: (() => void) | undefined;
   if (actuator instanceof FlinkRestActuator) {
     log.info({ journal: actuator.journalLocation, unfinished: actuator.hasUnfinishedRescale }, 'rescale journal');
-    stopRecovery = actuator.keepRecovering(config.decision.intervalSeconds * 1000);
+    stopRecovery = actuator.keepRecovering(config.decision.intervalSeconds * 1000, () => lease?.isLeader() ?? true);
   }
   loop.start();
   await new Promise<void>((resolve) => {
