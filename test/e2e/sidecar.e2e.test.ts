@@ -26,8 +26,9 @@ const rigs: Rig[] = [];
 let prometheus: PrometheusHarness;
 let startedAt = 0;
 
+/** Starts the CLI; TMPDIR keeps phoebe's rescale journal (default <tmpdir>/phoebe) private to this run. */
 function start(args: string[], name: string): { child: ChildProcess; log: () => string } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOSTNAME: name } });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOSTNAME: name, TMPDIR: dir } });
   let out = '';
   const keep = (chunk: Buffer): void => { out = (out + chunk.toString()).slice(-20_000); };
   child.stdout?.on('data', keep);
