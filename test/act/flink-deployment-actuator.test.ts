@@ -8,21 +8,12 @@ import {
 } from '../../src/act/flink-deployment-actuator.js';
 import { createKubeClients } from '../../src/act/kube-client.js';
 import { KubernetesEventRecorder } from '../../src/act/kubernetes-events.js';
-import type { ActLogger } from '../../src/act/logger.js';
 import { FD_NAME, FD_UID, FakeKube, NS, type FakeKubeScript } from './fake-kube.js';
+import { RecordingLogger } from './recording-logger.js';
 
 const V1 = 'cbc357ccb763df2852fee8c4fc7d55f2';
 const V2 = '90bea66de1c231edf33913ecd54406c1';
 
-class RecordingLogger implements ActLogger {
-  readonly lines: string[] = [];
-  info(message: string, fields?: Record<string, unknown>): void {
-    this.lines.push(`info ${message} ${JSON.stringify(fields ?? {})}`);
-  }
-  warn(message: string, fields?: Record<string, unknown>): void {
-    this.lines.push(`warn ${message} ${JSON.stringify(fields ?? {})}`);
-  }
-}
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlinkRestActuator, interpretSavepoint, jobParallelism, type FlinkRestActuatorOptions } from '../../src/act/flink-rest-actuator.js';
 import type { RescaleEventInput, RescaleEventSink } from '../../src/act/kubernetes-events.js';
-import type { ActLogger } from '../../src/act/logger.js';
 import { FakeFlink, SAVEPOINT_DIR, type FakeFlinkScript } from './fake-flink.js';
 import { FakeHttpServer, isCancelRequest, unusedPort } from './fake-http.js';
+import { RecordingLogger } from './recording-logger.js';
 
 const JAR_ID = 'd9d2ab36-6c4c-4bd7-8d3c-6b1bf5c0f3a1_TopSpeedWindowing.jar';
 const ENTRY = 'org.apache.flink.streaming.examples.windowing.TopSpeedWindowing';
@@ -15,15 +15,6 @@ class RecordingSink implements RescaleEventSink {
   }
 }
 
-class RecordingLogger implements ActLogger {
-  readonly lines: string[] = [];
-  info(message: string, fields?: Record<string, unknown>): void {
-    this.lines.push(`info ${message} ${JSON.stringify(fields ?? {})}`);
-  }
-  warn(message: string, fields?: Record<string, unknown>): void {
-    this.lines.push(`warn ${message} ${JSON.stringify(fields ?? {})}`);
-  }
-}
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

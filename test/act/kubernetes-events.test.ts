@@ -10,10 +10,10 @@ import {
   type EventTarget,
   type RescaleEventInput,
 } from '../../src/act/kubernetes-events.js';
-import type { ActLogger } from '../../src/act/logger.js';
 import type { Decision } from '../../src/planner/decision.js';
 import { FD_NAME, FD_UID, FakeKube, NS } from './fake-kube.js';
 import { unusedPort } from './fake-http.js';
+import { RecordingLogger } from './recording-logger.js';
 
 const target: EventTarget = { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: FD_NAME, namespace: NS, uid: FD_UID };
 
@@ -48,15 +48,6 @@ function input(over: Partial<RescaleEventInput> = {}): RescaleEventInput {
   return { target, mode: 'flink-deployment', from: 2, request, result: completed, ...over };
 }
 
-class RecordingLogger implements ActLogger {
-  readonly lines: string[] = [];
-  info(message: string, fields?: Record<string, unknown>): void {
-    this.lines.push(`info ${message} ${JSON.stringify(fields ?? {})}`);
-  }
-  warn(message: string, fields?: Record<string, unknown>): void {
-    this.lines.push(`warn ${message} ${JSON.stringify(fields ?? {})}`);
-  }
-}
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -5,12 +5,12 @@ import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { UserError } from '../../src/cli/user-error.js';
 import { formatEffectiveConfig } from '../../src/cli/validate-config.js';
 import {
   ENV_OVERRIDES, loadPhoebeConfig, parsePhoebeConfig, redactedConfig, secretValues, Secret, type PhoebeConfig,
 } from '../../src/config/phoebe-config.js';
 import { defaultQueries, QUERY_KEYS } from '../../src/observe/promql-catalogue.js';
+import { userError } from '../support/user-error.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../config/phoebe.example.yaml', import.meta.url));
 const SRC = 'phoebe.yaml';
@@ -35,16 +35,6 @@ function parse(text: string, env: NodeJS.ProcessEnv = {}): PhoebeConfig {
   return parsePhoebeConfig(text, SRC, env, { checkFiles: false });
 }
 
-function userError(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(UserError);
-  return (caught as UserError).message;
-}
 
 function edit(from: string, to: string, text = MINIMAL): string {
   expect(text).toContain(from);

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/cli/user-error.js';
 import { loadScenario, parseScenario } from '../../src/config/scenario.js';
 import { loadTrace } from '../../src/sim/trace.js';
+import { userError } from '../support/user-error.js';
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../config/scenarios/', import.meta.url));
 const SRC = 'my.yaml';
@@ -47,16 +47,6 @@ function parse(text: string) {
   return parseScenario(text, SRC, BASE_DIR);
 }
 
-function userError(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(UserError);
-  return (caught as UserError).message;
-}
 
 describe('bundled scenarios', () => {
   const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/user-error.js';
 import { loadTrace, MAX_TRACE_SECONDS, parseTrace } from '../../src/sim/trace.js';
+import { userError } from '../support/user-error.js';
 
 const SRC = 'w.csv';
 
@@ -12,16 +13,6 @@ function values(text: string): number[] {
 }
 
 /** Runs fn, expects a UserError, returns its message. */
-function userError(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(UserError);
-  return (caught as UserError).message;
-}
 
 describe('parseTrace: formats', () => {
   it('reads | separated lines', () => {
