@@ -1,14 +1,9 @@
 /** Messages between the main thread and the `arima` worker (structured-clone data only). */
 
-export interface ArimaOrderSpec {
-  p: number;
-  d: number;
-  q: number;
-  P: number;
-  D: number;
-  Q: number;
-  s: number;
-}
+import type { SarimaOrder } from './sarima-css.js';
+
+/** A SARIMA order with its seasonal period. */
+export type ArimaOrderSpec = SarimaOrder & { s: number };
 
 export type ArimaRequest =
   | { id: number; type: 'fit'; key: number; series: number[]; order: ArimaOrderSpec }
