@@ -51,7 +51,7 @@ function violationProbability(scenario: ScheduleInputs, lambda: number, mu: numb
   return 0.5 * (1 + errorFunction(z / Math.SQRT2));
 }
 
-export function clairvoyantSchedule(scenario: ScheduleInputs & Pick<Scenario, 'twin'>, arrivals: Float64Array, options: ClairvoyantScheduleOptions): ClairvoyantSchedule {
+export function clairvoyantSchedule(scenario: ScheduleInputs, arrivals: Float64Array, options: ClairvoyantScheduleOptions): ClairvoyantSchedule {
   const { twin } = scenario;
   const { bucketSeconds: width, maxRescales, violationPrice: price } = options;
   const min = twin.minParallelism;

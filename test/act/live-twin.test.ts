@@ -15,30 +15,14 @@ import { TaskManagerDeploymentActuator } from '../../src/act/taskmanager-deploym
 import type { Scenario } from '../../src/config/scenario.js';
 import { CORE_EVENT, JAR_ENTRY_CLASS, JAR_NAME, LiveCluster, type Scheduler } from '../../src/sim/live/live-cluster.js';
 import { createLiveTwinApp } from '../../src/sim/live/server.js';
+import { scenario as testScenario } from '../sim/fixtures.js';
 
 const SPEED = 20;
 
+/** The shared test scenario, with a short restart and rescale so the live clock gets through them quickly. */
 function scenario(): Scenario {
-  return {
-    name: 'cars-live',
-    trace: { file: 'inline', scale: 1 },
-    tracePath: 'inline',
-    source: 'inline',
-    seed: 7,
-    twin: {
-      capacity: { model: 'linear', intercept: 0, perSlot: 1000 },
-      noise: { capacity: 0 },
-      checkpointIntervalSeconds: 10,
-      restartDowntimeSeconds: 10,
-      rescaleDowntimeSeconds: 4,
-      baseLatencySeconds: 0.2,
-      minParallelism: 1,
-      maxParallelism: 16,
-      initialParallelism: 2,
-    },
-    failures: { atSeconds: [] },
-    slo: { recoveryTimeSeconds: 180, latencySeconds: 1 },
-  };
+  const base = testScenario({ twin: { restartDowntimeSeconds: 10, rescaleDowntimeSeconds: 4, minParallelism: 1, maxParallelism: 16, initialParallelism: 2 } });
+  return { ...base, name: 'cars-live', seed: 7 };
 }
 
 interface Recorded {
