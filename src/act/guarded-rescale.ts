@@ -1,6 +1,6 @@
 import type { ActuationMode, RescaleRequest, RescaleResult } from './actuator.js';
 import { describeError } from './errors.js';
-import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes-events.js';
+import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes/events.js';
 import type { ActLogger } from './logger.js';
 import { secondsSince } from './timing.js';
 

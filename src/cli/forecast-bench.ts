@@ -5,7 +5,7 @@ import { BenchInputError, parseBenchCsv, runProtocol, type BenchSeries, type Pro
 import { EnsembleForecaster } from '../forecast/forecaster.js';
 import { typicalStep } from '../forecast/regular-series.js';
 import { loadAugursMstl } from './load-augurs.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../util/user-error.js';
 
 interface ForecastBenchOptions {
   input: string;

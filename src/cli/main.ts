@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UserError } from './user-error.js';
+import { UserError } from '../util/user-error.js';
 import { registerSimulate } from './simulate.js';
 import { registerForecastBench } from './forecast-bench.js';
 import { registerTwin } from './twin.js';

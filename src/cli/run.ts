@@ -1,29 +1,29 @@
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import type { Actuator } from '../act/actuator.js';
-import { FlinkDeploymentActuator } from '../act/flink-deployment-actuator.js';
-import { FlinkRestActuator } from '../act/flink-rest-actuator.js';
-import { createKubeClients, inClusterNamespace, type KubeClients } from '../act/kube-client.js';
-import { KubernetesEventRecorder } from '../act/kubernetes-events.js';
-import { defaultIdentity, LeaderLease, leaseApi } from '../act/leader-lease.js';
+import { FlinkDeploymentActuator } from '../act/kubernetes/flink-deployment-actuator.js';
+import { FlinkRestActuator } from '../act/flink-rest/actuator.js';
+import { createKubeClients, inClusterNamespace, type KubeClients } from '../act/kubernetes/client.js';
+import { KubernetesEventRecorder } from '../act/kubernetes/events.js';
+import { defaultIdentity, LeaderLease, leaseApi } from '../act/kubernetes/leader-lease.js';
 import type { ActLogger } from '../act/logger.js';
-import { JournalError } from '../act/rescale-journal.js';
+import { JournalError } from '../act/flink-rest/journal.js';
 import { RecommendActuator } from '../act/recommend-actuator.js';
-import { TaskManagerDeploymentActuator } from '../act/taskmanager-deployment-actuator.js';
+import { TaskManagerDeploymentActuator } from '../act/kubernetes/taskmanager-deployment-actuator.js';
 import { loadPhoebeConfig, type PhoebeConfig } from '../config/phoebe-config.js';
 import { adminRouter, readAdminToken } from '../export/admin.js';
 import { PhoebeMetrics } from '../export/metrics.js';
 import { createApp, startServer } from '../export/server.js';
 import { EnsembleForecaster } from '../forecast/forecaster.js';
-import { ActuationLimits } from '../loop/actuation-limits.js';
+import { ActuationLimits } from '../act/actuation-gate.js';
 import { ControlLoop, type LoopEvent } from '../loop/control-loop.js';
 import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig } from '../loop/decision-pipeline.js';
-import { PrometheusSource } from '../observe/prometheus-source.js';
+import { prometheusSourceFromConfig } from './prometheus-from-config.js';
 import { NoSignalsError } from '../observe/signal-quality.js';
 import type { Signals } from '../observe/signals.js';
 import { DEFAULT_PLANNER } from '../planner/planner.js';
 import { loadAugursMstl } from './load-augurs.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../util/user-error.js';
 
 export function registerRun(program: Command): void {
   program
@@ -169,7 +169,7 @@ function logLoopEvent(log: Logger, event: LoopEvent): void {
 export async function runSidecar(config: PhoebeConfig): Promise<void> {
   const log = pino({ base: { app: 'phoebe' } });
   loadAugursMstl();
-  const source = PrometheusSource.fromConfig(config);
+  const source = prometheusSourceFromConfig(config);
   let latest: Signals | undefined;
   const actuator = createActuator(config, log, () => latest?.latest.parallelism);
   const metrics = new PhoebeMetrics({

@@ -8,7 +8,7 @@ import { runPolicy, scenarioArrivals, type RunResult } from '../sim/runner.js';
 import type { RunScores } from '../sim/scores.js';
 import { loadTrace } from '../sim/trace.js';
 import { formatTable } from './table.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../util/user-error.js';
 
 interface SimulateOptions {
   scenario: string;

@@ -5,7 +5,7 @@ import { loadTrace } from '../sim/trace.js';
 import { warmUpFlinkDeploymentSchema } from '../sim/live/flinkdeployment-schema.js';
 import { LiveCluster, type Scheduler } from '../sim/live/live-cluster.js';
 import { startLiveTwinServer, type LiveTwinServer } from '../sim/live/server.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../util/user-error.js';
 
 export interface TwinOptions {
   scenario: string;

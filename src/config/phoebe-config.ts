@@ -1,15 +1,16 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { Secret } from '../util/secret.js';
+import { UserError } from '../util/user-error.js';
 import type { ActuationMode } from '../act/actuator.js';
 import {
   DEFAULT_LATENCY_QUANTILE, DEFAULT_RATE_WINDOW, DEFAULT_SOURCE_TASK_PATTERN, QUERY_KEYS, defaultQueries,
   type QueryKey, type QuerySet,
 } from '../observe/promql-catalogue.js';
+import { ADMIN_TOKEN_RULE, adminTokenProblem } from '../export/admin.js';
 import { describeIssues } from './schema-errors.js';
 
 /** Where the flink-rest rescale journal lives unless configured (actuation.flinkRest.stateDirectory). */
@@ -21,27 +22,6 @@ export const DEFAULT_STATE_DIRECTORY = join(tmpdir(), 'phoebe');
  * overridable from the environment. Secrets are held in `Secret`, which never prints itself.
  */
 
-/** A credential: prints, inspects and serialises as `<redacted>`; `reveal()` gives the value. */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return REDACTED;
-  }
-  toJSON(): string {
-    return REDACTED;
-  }
-  [inspect.custom](): string {
-    return REDACTED;
-  }
-}
-
-export const REDACTED = '<redacted>';
 
 /** Environment variables that override a key: secrets and addresses. */
 export const ENV_OVERRIDES = [
@@ -166,13 +146,11 @@ const leaderElectionSchema = z.strictObject({
   }
 });
 
-/** Shortest admin token accepted (inline, from PHOEBE_ADMIN_TOKEN, or from admin.tokenFile). */
-export const ADMIN_TOKEN_MIN_LENGTH = 16;
 /** The admin API (src/export/admin.ts): off unless enabled, and then only with a token. */
 const adminSchema = z.strictObject({
   enabled: z.boolean().default(false),
   // Never echoed: the message names the rule only.
-  token: z.string().refine((t) => t.trim().length >= ADMIN_TOKEN_MIN_LENGTH && !/\s/.test(t.trim()), { message: `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters without whitespace` }).optional(),
+  token: z.string().refine((t) => adminTokenProblem(t) === undefined, { message: ADMIN_TOKEN_RULE }).optional(),
   tokenFile: nonEmpty.optional(),
 }).superRefine((a, ctx) => {
   if (a.token !== undefined && a.tokenFile !== undefined) {

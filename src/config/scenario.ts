@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../util/user-error.js';
 import { describeIssues } from './schema-errors.js';
 
 const positive = z.number().positive();

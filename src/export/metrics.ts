@@ -4,7 +4,7 @@ import type { Decision } from '../planner/decision.js';
 import type { WorkloadForecast } from '../planner/planner.js';
 import type { RescaleResult } from '../act/actuator.js';
 import { HOLD_REASONS } from '../observe/signal-quality.js';
-import { BLOCK_REASONS, type BlockReason } from '../loop/actuation-limits.js';
+import { BLOCK_REASONS, type BlockReason } from '../act/actuation-gate.js';
 
 /** Forecast horizons (s) published as series; bounded so the label set stays small. */
 export const FORECAST_HORIZONS_SECONDS = [60, 300, 600] as const;

@@ -5,7 +5,7 @@ import type { ServerState } from '../export/server.js';
 import { assessSignalQuality, type QualityOptions, type QualityVerdict, type SourceQuality } from '../observe/signal-quality.js';
 import type { Signals } from '../observe/signals.js';
 import type { Decision } from '../planner/decision.js';
-import { ActuationGate, type ActuationLimits, type ActuationSource, type Blocked, type GateOutcome, type Leadership } from './actuation-limits.js';
+import { ActuationGate, type ActuationLimits, type ActuationSource, type Blocked, type GateOutcome, type Leadership } from '../act/actuation-gate.js';
 import type { DecisionPipeline } from './decision-pipeline.js';
 
 /** Where the loop's signals come from (Prometheus in production). */

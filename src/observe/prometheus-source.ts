@@ -1,4 +1,3 @@
-import type { PhoebeConfig } from '../config/phoebe-config.js';
 import { createPrometheusClient, PrometheusError, type PrometheusClient } from './prometheus-client.js';
 import {
   alignDown, assembleHistory, chunkRange, emptyRawGrid, firstDataIndex, newestDataTime, PROMETHEUS_MAX_POINTS, QUERY_AGGREGATION,
@@ -83,36 +82,6 @@ export class PrometheusSource {
     if (!(this.maxPoints >= 1)) throw new RangeError('maxPointsPerQuery must be ≥ 1');
     this.overlap = options.overlapSeconds ?? Math.max(5, 2 * this.step);
     this.now = options.now ?? (() => Date.now() / 1000);
-  }
-
-  /** A source reading the configured Prometheus with the configured queries. */
-  static fromConfig(config: PhoebeConfig, extra: Partial<Omit<PrometheusSourceOptions, 'client' | 'queries'>> = {}): PrometheusSource {
-    const p = config.prometheus;
-    const client = createPrometheusClient({
-      url: p.url,
-      timeoutSeconds: p.timeoutSeconds,
-      ...(p.basicAuth ? {
-        basicAuth: {
-          username: p.basicAuth.username,
-          ...(p.basicAuth.password ? { password: p.basicAuth.password.reveal() } : {}),
-          ...(p.basicAuth.passwordFile ? { passwordFile: p.basicAuth.passwordFile } : {}),
-        },
-      } : {}),
-      ...(p.bearerToken ? { bearerToken: p.bearerToken.reveal() } : {}),
-      ...(p.bearerTokenFile ? { bearerTokenFile: p.bearerTokenFile } : {}),
-      tls: p.tls,
-    });
-    const queries = Object.fromEntries(QUERY_KEYS.map((k) => [k, config.queries[k]])) as QuerySet;
-    return new PrometheusSource({
-      client,
-      queries,
-      stepSeconds: config.history.stepSeconds,
-      backfillSeconds: config.history.backfillSeconds,
-      carryForwardSeconds: config.history.carryForwardSeconds,
-      answeredRecentlySeconds: Math.max(120, 4 * config.decision.intervalSeconds),
-      clockCheck: true,
-      ...extra,
-    });
   }
 
   /** Reads the whole configured history, replacing whatever was read before. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../util/user-error.js';
 
 /** A workload trace resampled to one value per second (records/s). */
 export interface Trace {

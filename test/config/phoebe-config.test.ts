@@ -7,8 +7,9 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { formatEffectiveConfig } from '../../src/cli/validate-config.js';
 import {
-  ENV_OVERRIDES, loadPhoebeConfig, parsePhoebeConfig, redactedConfig, secretValues, Secret, type PhoebeConfig,
+  ENV_OVERRIDES, loadPhoebeConfig, parsePhoebeConfig, redactedConfig, secretValues, type PhoebeConfig,
 } from '../../src/config/phoebe-config.js';
+import { Secret } from '../../src/util/secret.js';
 import { defaultQueries, QUERY_KEYS } from '../../src/observe/promql-catalogue.js';
 import { userError } from '../support/user-error.js';
 

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Actuator, RescaleRequest } from '../../src/act/actuator.js';
-import { parsePhoebeConfig, Secret } from '../../src/config/phoebe-config.js';
+import { parsePhoebeConfig } from '../../src/config/phoebe-config.js';
+import { Secret } from '../../src/util/secret.js';
 import { adminRouter, readAdminToken, tokensEqual, type AdminController, type AdminEvent } from '../../src/export/admin.js';
 import { PhoebeMetrics } from '../../src/export/metrics.js';
 import { createApp, startServer, type ServerState } from '../../src/export/server.js';
-import { ActuationLimits } from '../../src/loop/actuation-limits.js';
+import { ActuationLimits } from '../../src/act/actuation-gate.js';
 import { ControlLoop } from '../../src/loop/control-loop.js';
 import type { DecisionPipeline } from '../../src/loop/decision-pipeline.js';
 

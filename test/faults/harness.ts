@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RescaleResult } from '../../src/act/actuator.js';
-import type { RescaleRecord } from '../../src/act/rescale-journal.js';
+import type { RescaleRecord } from '../../src/act/flink-rest/journal.js';
 import type { FaultSpec } from '../../src/sim/live/fault-injection.js';
 import type { FlowAccounting } from '../../src/sim/live/live-cluster.js';
 import { BIN, ROOT, ensureBuilt } from '../support/built-cli.js';

@@ -6,8 +6,8 @@
  *
  *   node dist/test/faults/rescale-driver.js '{"restUrl": …, "stateDirectory": …, "action": "rescale", "parallelism": 6}'
  */
-import { FlinkRestActuator } from '../../src/act/flink-rest-actuator.js';
-import type { RescaleRecord } from '../../src/act/rescale-journal.js';
+import { FlinkRestActuator } from '../../src/act/flink-rest/actuator.js';
+import type { RescaleRecord } from '../../src/act/flink-rest/journal.js';
 
 export interface DriverConfig {
   restUrl: string;

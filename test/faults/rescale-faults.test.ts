@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RescaleResult } from '../../src/act/actuator.js';
-import { FlinkRestActuator, type FlinkRestActuatorOptions } from '../../src/act/flink-rest-actuator.js';
+import { FlinkRestActuator, type FlinkRestActuatorOptions } from '../../src/act/flink-rest/actuator.js';
 import type { ActLogger } from '../../src/act/logger.js';
-import { FileJournalStore, RescaleJournal, type RescaleRecord } from '../../src/act/rescale-journal.js';
+import { FileJournalStore, RescaleJournal, type RescaleRecord } from '../../src/act/flink-rest/journal.js';
 import { JAR_NAME } from '../../src/sim/live/live-cluster.js';
 import type { FaultSpec } from '../../src/sim/live/fault-injection.js';
 import {

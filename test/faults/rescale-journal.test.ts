@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FlinkRestActuator, type FlinkRestActuatorOptions } from '../../src/act/flink-rest-actuator.js';
+import { FlinkRestActuator, type FlinkRestActuatorOptions } from '../../src/act/flink-rest/actuator.js';
 import { silentLogger } from '../../src/act/logger.js';
 import {
   FileJournalStore, JournalError, MemoryJournalStore, RescaleJournal, journalFileName, parseRecord, type RescaleRecord,
-} from '../../src/act/rescale-journal.js';
+} from '../../src/act/flink-rest/journal.js';
 import type { Scenario } from '../../src/config/scenario.js';
 import { JAR_NAME, LiveCluster } from '../../src/sim/live/live-cluster.js';
 import { startLiveTwinServer, type LiveTwinServer } from '../../src/sim/live/server.js';

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePhoebeConfig } from '../../src/config/phoebe-config.js';
+import { prometheusSourceFromConfig } from '../../src/cli/prometheus-from-config.js';
 import { FLINK_METRICS, KAFKA_METRICS } from '../../src/observe/exporter-metrics.js';
 import { createPrometheusClient, type PrometheusClient } from '../../src/observe/prometheus-client.js';
 import { PrometheusSource } from '../../src/observe/prometheus-source.js';
@@ -123,7 +124,7 @@ describe.skipIf(!BINARY)('PrometheusSource on a real Prometheus', () => {
     const started = Date.now();
     prometheus = await startPrometheus({ targets: [target] });
     console.info(`prometheus ready in ${Date.now() - started} ms at ${prometheus.url}`);
-    source = PrometheusSource.fromConfig(parsePhoebeConfig(configFor(prometheus.url, 'kafka: { topic: orders, consumerGroup: orders-enrichment }'), 'it.yaml', {}));
+    source = prometheusSourceFromConfig(parsePhoebeConfig(configFor(prometheus.url, 'kafka: { topic: orders, consumerGroup: orders-enrichment }'), 'it.yaml', {}));
 
     // Running at p=2 until rate() has two offsets to work with.
     await prometheus.waitFor(`count_over_time(${KAFKA_METRICS.topicPartitionCurrentOffset}{partition="0"}[1m])`, (v) => (v[0] ?? 0) >= 4);
@@ -232,7 +233,7 @@ describe.skipIf(!BINARY)('PrometheusSource on a real Prometheus', () => {
   });
 
   it('runs the Flink-only default queries (no kafka_exporter names)', async () => {
-    const flinkOnly = PrometheusSource.fromConfig(parsePhoebeConfig(configFor(prometheus.url), 'it.yaml', {}));
+    const flinkOnly = prometheusSourceFromConfig(parsePhoebeConfig(configFor(prometheus.url), 'it.yaml', {}));
     const s = await flinkOnly.backfill();
     // pendingRecords is constant: arrivals are what the sources consume; lag is pendingRecords.
     expect(s!.latest.arrivalRate).toBeCloseTo(3 * CONSUMED_PER_SUBTASK, 6);
@@ -242,7 +243,7 @@ describe.skipIf(!BINARY)('PrometheusSource on a real Prometheus', () => {
 
   it('reports a rejected query as a typed error naming it', async () => {
     const config = parsePhoebeConfig(configFor(prometheus.url).replace('rateWindow: 5s', 'rateWindow: 5s, lag: "sum(rate("'), 'it.yaml', {});
-    const broken = PrometheusSource.fromConfig(config);
+    const broken = prometheusSourceFromConfig(config);
     await expect(broken.backfill()).rejects.toMatchObject({ name: 'PrometheusError', kind: 'query', message: expect.stringMatching(/^query lag: Prometheus rejected the query \(HTTP 400\)/) });
     expect(broken.health().answeredRecently).toBe(false);
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/cli/user-error.js';
+import { UserError } from '../../src/util/user-error.js';
 import { loadTrace, MAX_TRACE_SECONDS, parseTrace } from '../../src/sim/trace.js';
 import { userError } from '../support/user-error.js';
 

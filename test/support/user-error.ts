@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { UserError } from '../../src/cli/user-error.js';
+import { UserError } from '../../src/util/user-error.js';
 
 /** Runs fn, expects it to throw a UserError, and returns the message for further checks. */
 export function userError(fn: () => unknown): string {

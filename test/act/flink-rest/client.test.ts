@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlinkRestClient } from '../../src/act/flink-rest-client.js';
-import { HttpStatusError } from '../../src/act/errors.js';
-import { FakeFlink, SAVEPOINT_DIR } from './fake-flink.js';
-import { isCancelRequest } from './fake-http.js';
+import { FlinkRestClient } from '../../../src/act/flink-rest/client.js';
+import { HttpStatusError } from '../../../src/act/errors.js';
+import { FakeFlink, SAVEPOINT_DIR } from '../fake-flink.js';
+import { isCancelRequest } from '../fake-http.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -13,7 +13,7 @@
  * the leader, an operator paused actuation, or a rescale is already in progress. Every refusal is
  * counted by reason (phoebe_actuation_blocked_total) and logged; nothing here is ever bypassed.
  */
-import type { RescaleRequest, RescaleResult } from '../act/actuator.js';
+import type { RescaleRequest, RescaleResult } from './actuator.js';
 
 export interface ActuationLimitsConfig {
   /** After a rescale ended (completed or failed), wait at least this long before the next, s. */

@@ -39,8 +39,8 @@
  * The job id changes with every resubmission; `jobId` tracks it (and survives a restart through the journal).
  */
 import { randomBytes } from 'node:crypto';
-import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
-import { describeError, HttpStatusError, redact } from './errors.js';
+import type { Actuator, RescaleRequest, RescaleResult } from '../actuator.js';
+import { describeError, HttpStatusError, redact } from '../errors.js';
 import {
   FlinkRestClient,
   isHex32,
@@ -51,10 +51,10 @@ import {
   type JobStatus,
   type SavepointFormatType,
   type StopWithSavepointRequestBody,
-} from './flink-rest-client.js';
-import { RescaleGuard, type RescaleSeen } from './guarded-rescale.js';
-import type { EventTarget, RescaleEventSink } from './kubernetes-events.js';
-import { stderrLogger, type ActLogger } from './logger.js';
+} from './client.js';
+import { RescaleGuard, type RescaleSeen } from '../guarded-rescale.js';
+import type { EventTarget, RescaleEventSink } from '../kubernetes/events.js';
+import { stderrLogger, type ActLogger } from '../logger.js';
 import {
   FileJournalStore,
   JournalError,
@@ -62,8 +62,8 @@ import {
   RescaleJournal,
   type RescalePhase,
   type RescaleRecord,
-} from './rescale-journal.js';
-import { pollUntil, type Probe } from './timing.js';
+} from './journal.js';
+import { pollUntil, type Probe } from '../timing.js';
 
 const newHex32 = (): string => randomBytes(16).toString('hex');
 

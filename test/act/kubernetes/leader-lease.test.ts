@@ -6,14 +6,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { createLeaderLease } from '../../src/cli/run.js';
-import { parsePhoebeConfig } from '../../src/config/phoebe-config.js';
-import { createKubeClients } from '../../src/act/kube-client.js';
-import { LeaderLease, leaseApi, type LeaseApi } from '../../src/act/leader-lease.js';
-import { silentLogger, type ActLogger } from '../../src/act/logger.js';
-import type { Scenario } from '../../src/config/scenario.js';
-import { LiveCluster } from '../../src/sim/live/live-cluster.js';
-import { startLiveTwinServer, type LiveTwinServer } from '../../src/sim/live/server.js';
+import { createLeaderLease } from '../../../src/cli/run.js';
+import { parsePhoebeConfig } from '../../../src/config/phoebe-config.js';
+import { createKubeClients } from '../../../src/act/kubernetes/client.js';
+import { LeaderLease, leaseApi, type LeaseApi } from '../../../src/act/kubernetes/leader-lease.js';
+import { silentLogger, type ActLogger } from '../../../src/act/logger.js';
+import type { Scenario } from '../../../src/config/scenario.js';
+import { LiveCluster } from '../../../src/sim/live/live-cluster.js';
+import { startLiveTwinServer, type LiveTwinServer } from '../../../src/sim/live/server.js';
 
 const NS = 'streaming';
 const NAME = 'phoebe-cars';

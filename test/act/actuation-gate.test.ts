@@ -8,7 +8,7 @@ import type { Actuator, RescaleRequest, RescaleResult } from '../../src/act/actu
 import { PhoebeMetrics } from '../../src/export/metrics.js';
 import {
   ActuationGate, ActuationLimits, BLOCK_REASONS, DEFAULT_ACTUATION_LIMITS, type BlockReason, type GateLogEvent,
-} from '../../src/loop/actuation-limits.js';
+} from '../../src/act/actuation-gate.js';
 import { ControlLoop, type LoopEvent } from '../../src/loop/control-loop.js';
 import type { DecisionPipeline, PipelineOutcome } from '../../src/loop/decision-pipeline.js';
 import { NUMERIC_SIGNAL_KEYS, type SignalSample, type Signals } from '../../src/observe/signals.js';

@@ -26,9 +26,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import { describeError } from './errors.js';
-import { callOptions } from './kube-client.js';
-import { stderrLogger, type ActLogger } from './logger.js';
+import { describeError } from '../errors.js';
+import { callOptions } from './client.js';
+import { stderrLogger, type ActLogger } from '../logger.js';
 
 /** The Lease calls phoebe makes (CoordinationV1Api satisfies it). */
 export type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;

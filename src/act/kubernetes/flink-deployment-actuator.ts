@@ -10,13 +10,13 @@
  * status.reconciliationStatus.lastReconciledSpec shows the new parallelism (bounded by a timeout).
  */
 import { PatchStrategy } from '@kubernetes/client-node';
-import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
-import { describeError, isHttpAnswer, redact } from './errors.js';
-import { callOptions, type KubeClients } from './kube-client.js';
-import { eventsOn, RescaleGuard, type RescaleSeen } from './guarded-rescale.js';
-import type { RescaleEventSink } from './kubernetes-events.js';
-import { stderrLogger, type ActLogger } from './logger.js';
-import { Deadline } from './timing.js';
+import type { Actuator, RescaleRequest, RescaleResult } from '../actuator.js';
+import { describeError, isHttpAnswer, redact } from '../errors.js';
+import { callOptions, type KubeClients } from './client.js';
+import { eventsOn, RescaleGuard, type RescaleSeen } from '../guarded-rescale.js';
+import type { RescaleEventSink } from './events.js';
+import { stderrLogger, type ActLogger } from '../logger.js';
+import { Deadline } from '../timing.js';
 
 export const FLINK_GROUP = 'flink.apache.org';
 export const FLINK_VERSION = 'v1beta1';

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callOptions, createKubeClients, createKubeConfig } from '../../src/act/kube-client.js';
-import { describeError } from '../../src/act/errors.js';
-import { FakeHttpServer } from './fake-http.js';
+import { callOptions, createKubeClients, createKubeConfig } from '../../../src/act/kubernetes/client.js';
+import { describeError } from '../../../src/act/errors.js';
+import { FakeHttpServer } from '../fake-http.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLWJ5dGVz';
 

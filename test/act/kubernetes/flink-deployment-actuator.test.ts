@@ -5,11 +5,11 @@ import {
   parseReconciledSpec,
   VERTEX_OVERRIDES_KEY,
   type FlinkDeploymentActuatorOptions,
-} from '../../src/act/flink-deployment-actuator.js';
-import { createKubeClients } from '../../src/act/kube-client.js';
-import { KubernetesEventRecorder } from '../../src/act/kubernetes-events.js';
-import { FD_NAME, FD_UID, FakeKube, NS, type FakeKubeScript } from './fake-kube.js';
-import { RecordingLogger } from './recording-logger.js';
+} from '../../../src/act/kubernetes/flink-deployment-actuator.js';
+import { createKubeClients } from '../../../src/act/kubernetes/client.js';
+import { KubernetesEventRecorder } from '../../../src/act/kubernetes/events.js';
+import { FD_NAME, FD_UID, FakeKube, NS, type FakeKubeScript } from '../fake-kube.js';
+import { RecordingLogger } from '../recording-logger.js';
 
 const V1 = 'cbc357ccb763df2852fee8c4fc7d55f2';
 const V2 = '90bea66de1c231edf33913ecd54406c1';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RescaleRequest, RescaleResult } from '../../src/act/actuator.js';
-import { createKubeClients } from '../../src/act/kube-client.js';
+import type { RescaleRequest, RescaleResult } from '../../../src/act/actuator.js';
+import { createKubeClients } from '../../../src/act/kubernetes/client.js';
 import {
   buildRescaleEvent,
   EVENT_MESSAGE_MAX_BYTES,
@@ -9,11 +9,11 @@ import {
   truncateUtf8,
   type EventTarget,
   type RescaleEventInput,
-} from '../../src/act/kubernetes-events.js';
-import type { Decision } from '../../src/planner/decision.js';
-import { FD_NAME, FD_UID, FakeKube, NS } from './fake-kube.js';
-import { unusedPort } from './fake-http.js';
-import { RecordingLogger } from './recording-logger.js';
+} from '../../../src/act/kubernetes/events.js';
+import type { Decision } from '../../../src/planner/decision.js';
+import { FD_NAME, FD_UID, FakeKube, NS } from '../fake-kube.js';
+import { unusedPort } from '../fake-http.js';
+import { RecordingLogger } from '../recording-logger.js';
 
 const target: EventTarget = { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: FD_NAME, namespace: NS, uid: FD_UID };
 

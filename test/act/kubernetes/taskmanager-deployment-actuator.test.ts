@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKubeClients } from '../../src/act/kube-client.js';
-import { KubernetesEventRecorder } from '../../src/act/kubernetes-events.js';
-import { silentLogger } from '../../src/act/logger.js';
-import { replicasFor, TaskManagerDeploymentActuator, type TaskManagerDeploymentActuatorOptions } from '../../src/act/taskmanager-deployment-actuator.js';
-import { FakeKube, NS, TM_NAME, TM_UID, type FakeKubeScript } from './fake-kube.js';
+import { createKubeClients } from '../../../src/act/kubernetes/client.js';
+import { KubernetesEventRecorder } from '../../../src/act/kubernetes/events.js';
+import { silentLogger } from '../../../src/act/logger.js';
+import { replicasFor, TaskManagerDeploymentActuator, type TaskManagerDeploymentActuatorOptions } from '../../../src/act/kubernetes/taskmanager-deployment-actuator.js';
+import { FakeKube, NS, TM_NAME, TM_UID, type FakeKubeScript } from '../fake-kube.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -9,11 +9,11 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
-import type { ActuationMode, RescaleRequest, RescaleResult } from './actuator.js';
-import type { Decision } from '../planner/decision.js';
-import { describeError, redact } from './errors.js';
-import { callOptions } from './kube-client.js';
-import { stderrLogger, type ActLogger } from './logger.js';
+import type { ActuationMode, RescaleRequest, RescaleResult } from '../actuator.js';
+import type { Decision } from '../../planner/decision.js';
+import { describeError, redact } from '../errors.js';
+import { callOptions } from './client.js';
+import { stderrLogger, type ActLogger } from '../logger.js';
 
 export const EVENT_COMPONENT = 'phoebe';
 export const EVENT_MESSAGE_MAX_BYTES = 1024;

@@ -6,7 +6,7 @@
  * savepoint with cancel-job, deleting jars, and any DELETE at all. A job is only ever stopped through
  * stop-with-savepoint. The request method is typed as GET | POST | PUT so none can be added by accident.
  */
-import { HttpStatusError, redact } from './errors.js';
+import { HttpStatusError, redact } from '../errors.js';
 
 // ---- schemas (subset of components/schemas, same names) -------------------------------------------
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlinkRestActuator, interpretSavepoint, jobParallelism, type FlinkRestActuatorOptions } from '../../src/act/flink-rest-actuator.js';
-import type { RescaleEventInput, RescaleEventSink } from '../../src/act/kubernetes-events.js';
-import { FakeFlink, SAVEPOINT_DIR, type FakeFlinkScript } from './fake-flink.js';
-import { FakeHttpServer, isCancelRequest, unusedPort } from './fake-http.js';
-import { RecordingLogger } from './recording-logger.js';
+import { FlinkRestActuator, interpretSavepoint, jobParallelism, type FlinkRestActuatorOptions } from '../../../src/act/flink-rest/actuator.js';
+import type { RescaleEventInput, RescaleEventSink } from '../../../src/act/kubernetes/events.js';
+import { FakeFlink, SAVEPOINT_DIR, type FakeFlinkScript } from '../fake-flink.js';
+import { FakeHttpServer, isCancelRequest, unusedPort } from '../fake-http.js';
+import { RecordingLogger } from '../recording-logger.js';
 
 const JAR_ID = 'd9d2ab36-6c4c-4bd7-8d3c-6b1bf5c0f3a1_TopSpeedWindowing.jar';
 const ENTRY = 'org.apache.flink.streaming.examples.windowing.TopSpeedWindowing';

@@ -6,13 +6,13 @@
  * latest checkpoint when TaskManagers come or go; phoebe never touches the job.
  */
 import { PatchStrategy, type V1Scale } from '@kubernetes/client-node';
-import type { Actuator, RescaleRequest, RescaleResult } from './actuator.js';
-import { describeError, isHttpAnswer } from './errors.js';
-import { callOptions, type KubeClients } from './kube-client.js';
-import { eventsOn, RescaleGuard, type RescaleSeen } from './guarded-rescale.js';
-import type { RescaleEventSink } from './kubernetes-events.js';
-import { stderrLogger, type ActLogger } from './logger.js';
-import { pollUntil, type Probe } from './timing.js';
+import type { Actuator, RescaleRequest, RescaleResult } from '../actuator.js';
+import { describeError, isHttpAnswer } from '../errors.js';
+import { callOptions, type KubeClients } from './client.js';
+import { eventsOn, RescaleGuard, type RescaleSeen } from '../guarded-rescale.js';
+import type { RescaleEventSink } from './events.js';
+import { stderrLogger, type ActLogger } from '../logger.js';
+import { pollUntil, type Probe } from '../timing.js';
 
 export interface TaskManagerDeploymentActuatorOptions {
   kube: Pick<KubeClients, 'apps'>;
