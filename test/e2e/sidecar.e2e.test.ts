@@ -14,9 +14,12 @@ const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'bin.js');
 const MODES = ['flink-rest', 'flink-deployment', 'taskmanager-deployment'] as const;
 type Mode = (typeof MODES)[number];
 const INITIAL_P = 5;
+// phoebe decides from 20 s on (two 10 s rate windows): the ramp starts after its first decisions.
 const RAMP_START = 40;
 const RAMP_END = 120;
 const TRACE_SECONDS = 240;
+/** The parallelism that carries the ramp's 9,000 records/s at 1,000 per slot. */
+const CARRYING_P = 10;
 
 interface Rig { mode: Mode; job: string; twinPort: number; phoebePort: number; phoebeLog: () => string; twinLog: () => string }
 
@@ -125,9 +128,18 @@ const twinAt = (rig: Rig): string => `instance="127.0.0.1:${rig.twinPort}"`;
 
 describe('phoebe run against live twins and a real Prometheus', () => {
   it('in every acting mode, raises the parallelism before the ramp breaks the latency SLO and the job runs at it', async () => {
-    // Wait until the ramp is over and the jobs have settled (bounded by the trace).
+    // Wait until the ramp is over and every job runs at a carrying parallelism, as phoebe sees it
+    // through Prometheus (bounded: at most 50 s after the ramp's end).
     const deadline = startedAt + RAMP_END + 50;
-    while (Date.now() / 1000 < deadline) await new Promise((r) => setTimeout(r, 2000));
+    const settled = async (): Promise<boolean> => {
+      if (Date.now() / 1000 < startedAt + RAMP_END + 5) return false;
+      const seen = await Promise.all(rigs.map(async (rig) => ({
+        p: (await prometheus.query(`phoebe_parallelism{${at(rig)}}`))[0] ?? 0,
+        ready: (await prometheus.query(`phoebe_ready{${at(rig)}}`))[0] ?? 0,
+      })));
+      return seen.every((s) => s.p >= CARRYING_P && s.ready === 1);
+    };
+    while (Date.now() / 1000 < deadline && !(await settled())) await new Promise((r) => setTimeout(r, 2000));
     const failures: string[] = [];
     for (const rig of rigs) {
       const why = (text: string): string => `${rig.mode}: ${text}\n--- phoebe log ---\n${rig.phoebeLog().slice(-3000)}`;
@@ -140,7 +152,7 @@ describe('phoebe run against live twins and a real Prometheus', () => {
       expect(await prometheus.query(`phoebe_rescales_total{${at(rig)}, result="failed"}`), why('failed rescales')).toEqual([0]);
       // The job is back RUNNING, at a parallelism that carries the ramp's 9,000 records/s.
       const subtasks = await prometheus.query(`count(flink_taskmanager_job_task_busyTimeMsPerSecond{${twinAt(rig)}})`);
-      expect(subtasks[0], why('subtasks')).toBeGreaterThanOrEqual(10);
+      expect(subtasks[0], why('subtasks')).toBeGreaterThanOrEqual(CARRYING_P);
       expect((await prometheus.query(`flink_jobmanager_job_uptime{${twinAt(rig)}}`))[0], why('uptime')).toBeGreaterThan(0);
       expect(await prometheus.query(`phoebe_parallelism{${at(rig)}}`), why('phoebe sees it')).toEqual(subtasks);
       // Before latency went over the SLO for the first time, phoebe had already asked for more.
