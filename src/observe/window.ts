@@ -47,3 +47,30 @@ export function windowSlope(window: RunningWindow, column: SignalColumn): number
   }
   return den > 0 ? num / den : 0;
 }
+
+/**
+ * Means of a column over consecutive buckets [from + k·width, from + (k+1)·width), every bucket
+ * that ends by `to` (exclusive). NaN, ±Inf and negative samples are no observation (a scrape
+ * gap, a counter reset); a bucket without any repeats the previous mean (`previous` before the
+ * first), so the series stays regular for a forecaster.
+ */
+export function bucketMeans(history: SignalHistory, column: SignalColumn, from: number, to: number, width: number, previous = 0): { t: number[]; y: number[] } {
+  const t: number[] = [];
+  const y: number[] = [];
+  const values = history[column];
+  let last = previous;
+  let i = indexAtOrAfter(history, from);
+  for (let start = from; start + width <= to; start += width) {
+    const end = start + width;
+    let sum = 0;
+    let n = 0;
+    for (; i < history.length && (history.t[i] as number) < end; i++) {
+      const v = values[i] as number;
+      if (Number.isFinite(v) && v >= 0) { sum += v; n++; }
+    }
+    if (n > 0) last = sum / n;
+    t.push(start);
+    y.push(last);
+  }
+  return { t, y };
+}
