@@ -65,6 +65,8 @@ export class ControlLoop implements ServerState {
   private notReadyReason = 'no decision yet';
   private last: LastDecision | undefined;
   private forcing: Promise<unknown> | undefined;
+  /** The gate's events during a step, logged after the decision they are about. */
+  private gateEvents: LoopEvent[] | undefined;
 
   constructor(private readonly options: ControlLoopOptions) {
     this.clock = options.clock ?? systemClock;
@@ -72,7 +74,7 @@ export class ControlLoop implements ServerState {
     this.controller = new Controller({
       settings: options.settings, pipeline: options.pipeline, clock: this.clock, recommendOnly: options.actuator.mode === 'recommend',
       ...(options.leadership ? { leadership: options.leadership } : {}),
-      metrics: options.metrics, log: (event) => options.log(event),
+      metrics: options.metrics, log: (event) => (this.gateEvents ? this.gateEvents.push(event) : options.log(event)),
     });
   }
 
@@ -91,12 +93,14 @@ export class ControlLoop implements ServerState {
     }
     const age = 'signals' in reading ? this.clock.now() / 1000 - reading.signals.latest.t : undefined;
     let step: Step;
+    this.gateEvents = [];
     try {
       step = await this.controller.step(reading);
     } catch (err) {
       // A bug in a stage must not kill the sidecar: hold, report, and try again next tick.
       this.notReady(`decision failed: ${err instanceof Error ? err.message : String(err)}`, age);
       log({ event: 'error', reason: this.notReadyReason });
+      this.flushGateEvents();
       return;
     }
     this.options.metrics.setHold(step.kind === 'hold' ? step.verdict.reasons : []);
@@ -107,6 +111,7 @@ export class ControlLoop implements ServerState {
   /** Reports a step and makes the rescale it asks for. */
   private async perform(step: Step, seconds: number, age: number | undefined, reading: Reading): Promise<void> {
     const { metrics, log } = this.options;
+    if (step.kind !== 'decision') this.flushGateEvents();
     if (step.kind === 'hold') {
       const { verdict } = step;
       this.notReady(`holding (${verdict.reasons.join(', ')}): ${verdict.problems.map((p) => p.detail).join('; ')}`, age);
@@ -134,8 +139,15 @@ export class ControlLoop implements ServerState {
       event: 'decision', action: decision.action, current: decision.currentParallelism, recommended: decision.recommendedParallelism,
       reason: decision.reason, heldBy: decision.heldBy, seconds: Number(seconds.toFixed(3)),
     });
+    this.flushGateEvents();
     if (action.kind === 'blocked') last.blocked = action.blocked;
     if (action.kind === 'rescale') last.rescale = await this.rescale(action.admitted, decision.currentParallelism);
+  }
+
+  private flushGateEvents(): void {
+    const events = this.gateEvents ?? [];
+    this.gateEvents = undefined;
+    for (const event of events) this.options.log(event);
   }
 
   private notReady(reason: string, age: number | undefined): void {

@@ -3,11 +3,12 @@ import type { Actuator } from '../../src/act/actuator.js';
 import { PhoebeMetrics } from '../../src/export/metrics.js';
 import { ControlLoop, type LoopEvent } from '../../src/loop/control-loop.js';
 import { DecisionPipeline } from '../../src/loop/decision-pipeline.js';
+import type { LoopMetrics } from '../../src/loop/loop-metrics.js';
 import { defaultPhoebeForecaster } from '../../src/sim/policies/phoebe.js';
 import { Twin } from '../../src/sim/twin.js';
 import { testSettings } from '../support/controller-settings.js';
 import { FakeActuator } from '../support/fake-actuator.js';
-import { FakeClock } from '../support/fake-clock.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
 import { scenario } from '../sim/fixtures.js';
 
 const T0 = 1_700_000_000;
@@ -105,5 +106,35 @@ describe('ControlLoop', () => {
     await loop.tick();
     expect(loop.readiness().ready).toBe(true);
     await loop.stop();
+  });
+
+  it('ticks at start, then one interval after each tick ended, on its clock; stop() ends the wait at once', async () => {
+    const clock = new FakeClock(T0 * 1000);
+    const reads: number[] = [];
+    const readiness: boolean[] = [];
+    // Any LoopMetrics will do: the loop does not need the Prometheus registry.
+    const metrics: LoopMetrics = {
+      recordDecision: () => undefined, recordWaiting: () => undefined, recordRescale: () => undefined, setHold: () => undefined,
+      setReadiness: (ready) => { readiness.push(ready); }, recordActuationBlocked: () => undefined, setCircuitBreakerOpen: () => undefined,
+      setActuationPaused: () => undefined,
+    };
+    const loop = new ControlLoop({
+      source: { read: async () => { reads.push(clock.now() - T0 * 1000); throw new Error('connect ECONNREFUSED'); } },
+      settings: testSettings({ intervalSeconds: 30 }), pipeline: { close: async () => undefined } as unknown as DecisionPipeline,
+      actuator: new FakeActuator(), metrics, log: () => undefined, clock,
+    });
+    loop.start();
+    await settle();
+    expect(reads).toEqual([0]);
+    await clock.advance(29_999);
+    expect(reads).toEqual([0]);
+    await clock.advance(1);
+    expect(reads).toEqual([0, 30_000]);
+    expect(readiness).toEqual([false, false]);
+    // Stopping does not wait out the interval, and leaves nothing sleeping.
+    await loop.stop();
+    expect(clock.pending).toBe(0);
+    await clock.advance(60_000);
+    expect(reads).toEqual([0, 30_000]);
   });
 });

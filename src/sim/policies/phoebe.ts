@@ -58,6 +58,8 @@ export function phoebePolicy(
   context: PolicyContext,
   createForecaster: (settings: ControllerSettings) => Forecaster,
   settings: ControllerSettings = phoebeSettings(context),
+  /** Receives every controller step, for tests and explanations. */
+  onStep?: (step: Step) => void,
 ): Policy {
   let nowMs = 0;
   // Nothing in the step waits; the clock only tells the twin's time.
@@ -71,6 +73,7 @@ export function phoebePolicy(
       // A sample at t covers the second [t, t + 1): the decision after it is made at t + 1.
       nowMs = (signals.latest.t + 1) * 1000;
       const step = await controller.step({ signals });
+      onStep?.(step);
       if (step.kind === 'decision' && step.action.kind === 'rescale') inFlight = step.action.admitted;
       return policyDecision(step);
     },
