@@ -1,3 +1,4 @@
+import { leastSquaresLine } from '../util/least-squares.js';
 import { JOB_STATUS_CODE, indexAtOrAfter, type SignalColumn, type SignalHistory } from './signals.js';
 
 /** The samples of a history taken while the job was RUNNING, from `since` (inclusive) on. */
@@ -26,26 +27,8 @@ export function windowMean(window: RunningWindow, column: SignalColumn): number 
 
 /** Least-squares slope of a column against time (units per second); 0 with fewer than two samples. */
 export function windowSlope(window: RunningWindow, column: SignalColumn): number {
-  const n = window.indices.length;
-  if (n < 2) return 0;
-  const t = window.history.t;
-  const y = window.history[column];
-  let tMean = 0;
-  let yMean = 0;
-  for (const i of window.indices) {
-    tMean += t[i] as number;
-    yMean += y[i] as number;
-  }
-  tMean /= n;
-  yMean /= n;
-  let num = 0;
-  let den = 0;
-  for (const i of window.indices) {
-    const dt = (t[i] as number) - tMean;
-    num += dt * ((y[i] as number) - yMean);
-    den += dt * dt;
-  }
-  return den > 0 ? num / den : 0;
+  const { t, [column]: y } = window.history;
+  return leastSquaresLine(window.indices.map((i) => ({ x: t[i] as number, y: y[i] as number })))?.slope ?? 0;
 }
 
 /**
