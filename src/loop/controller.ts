@@ -99,7 +99,7 @@ export class Controller {
     if (span < minHistory) return { kind: 'wait', reason: `warming up: ${span.toFixed(0)} s of history, deciding from ${minHistory} s`, warmingUp: true, ...resumed };
 
     const rescaleTimes = madeRescales(this.gate.history.records).map((r) => r.start);
-    const outcome = await this.options.pipeline.decide(signals, rescaleTimes);
+    const outcome = await this.options.pipeline.decide(signals, rescaleTimes, now);
     if (outcome.kind === 'waiting') return { kind: 'wait', reason: outcome.reason, warmingUp: false, ...resumed };
     const { decision } = outcome;
     let action: Action = { kind: 'none' };

@@ -80,8 +80,12 @@ export class DecisionPipeline {
     this.calibration = new LeadCalibration(config.horizonSteps, config.calibrationWindow, config.upperLevel);
   }
 
-  /** `rescaleTimes`: start times (s) of phoebe's rescales, newest last, for the planner's scale-down limits. */
-  async decide(signals: Signals, rescaleTimes: readonly number[]): Promise<PipelineOutcome> {
+  /**
+   * `rescaleTimes`: start times of phoebe's rescales, newest last, for the planner's scale-down
+   * limits; `now`: the decision's time. Both unix s on phoebe's clock (the signals' newest sample
+   * may be a few seconds older).
+   */
+  async decide(signals: Signals, rescaleTimes: readonly number[], now: number): Promise<PipelineOutcome> {
     const { latest, history } = signals;
     if (latest.status !== 'RUNNING') return { kind: 'waiting', reason: `job is ${latest.status}` };
     const model = this.qos.update(history);
@@ -100,7 +104,7 @@ export class DecisionPipeline {
     });
     const decision = plan(
       {
-        time: latest.t, currentParallelism: latest.parallelism, arrivalRate: latest.arrivalRate, lag: latest.lag,
+        time: now, currentParallelism: latest.parallelism, arrivalRate: latest.arrivalRate, lag: latest.lag,
         model, forecast, rescaleTimes, violationPrice: budget.price,
       },
       planner,

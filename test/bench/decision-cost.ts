@@ -49,6 +49,12 @@ function queryHistory(n: number): Signals {
   return toSignals(history);
 }
 
+/** The pipeline's arguments for a decision on the first n points, made at the newest one's time. */
+function decisionAt(n: number): [Signals, number[], number] {
+  const signals = queryHistory(n);
+  return [signals, [], signals.latest.t];
+}
+
 async function measure(name: string, run: (k: number) => Promise<void>): Promise<{ name: string; p50: number; p95: number; max: number }> {
   const times: number[] = [];
   for (let k = 0; k < DECISIONS; k++) {
@@ -62,16 +68,16 @@ async function measure(name: string, run: (k: number) => Promise<void>): Promise
 // Cold: a new pipeline each time — every model learns the whole 6 h and the forecaster is fitted.
 const cold = await measure('cold start (new pipeline, full fit on 21,600 points)', async () => {
   const pipeline = new DecisionPipeline(config, defaultPhoebeForecaster(settings));
-  const outcome = await pipeline.decide(queryHistory(HISTORY_SECONDS), []);
+  const outcome = await pipeline.decide(...decisionAt(HISTORY_SECONDS));
   if (outcome.kind !== 'decision') throw new Error(`no decision: ${outcome.reason}`);
   await pipeline.close();
 });
 
 // Steady state: one pipeline, a decision every 30 s on the growing history (as `phoebe run` does).
 const steadyPipeline = new DecisionPipeline(config, defaultPhoebeForecaster(settings));
-await steadyPipeline.decide(queryHistory(HISTORY_SECONDS - 30), []);
+await steadyPipeline.decide(...decisionAt(HISTORY_SECONDS - 30));
 const steady = await measure('steady state (every 30 s, history ≥ 21,600 points)', async (k) => {
-  const outcome = await steadyPipeline.decide(queryHistory(HISTORY_SECONDS + k * 30), []);
+  const outcome = await steadyPipeline.decide(...decisionAt(HISTORY_SECONDS + k * 30));
   if (outcome.kind !== 'decision') throw new Error(`no decision: ${outcome.reason}`);
 });
 await steadyPipeline.close();
