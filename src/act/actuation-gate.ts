@@ -13,8 +13,11 @@
  * the leader, an operator paused actuation, or a rescale is already in progress. Every refusal is
  * counted by reason (phoebe_actuation_blocked_total) and logged; nothing here is ever bypassed.
  */
+import { systemClock, type Clock } from '../util/clock.js';
 import type { RescaleRequest, RescaleResult } from './actuator.js';
+import { madeRescales, RescaleHistory, type RescaleRecord } from './rescale-history.js';
 
+/** The defaults are the configuration's (src/config/phoebe-config.ts, actuation.limits). */
 export interface ActuationLimitsConfig {
   /** After a rescale ended (completed or failed), wait at least this long before the next, s. */
   minSecondsBetweenRescales: number;
@@ -23,12 +26,6 @@ export interface ActuationLimitsConfig {
   /** Open the circuit breaker after this many consecutive failed rescales. */
   circuitBreakerFailures: number;
 }
-
-export const DEFAULT_ACTUATION_LIMITS: ActuationLimitsConfig = {
-  minSecondsBetweenRescales: 60,
-  maxRescalesPerHour: 12,
-  circuitBreakerFailures: 3,
-};
 
 /** Why an actuation was not made. */
 export type BlockReason = 'not-leader' | 'paused' | 'circuit-open' | 'min-interval' | 'max-per-hour' | 'in-progress';
@@ -48,17 +45,18 @@ export interface ActuationLimitsStatus {
   circuitBreaker: { open: boolean; consecutiveFailures: number; openedAt: string | null; lastFailure: string | null };
 }
 
-/** Rate limits and circuit breaker over actual rescales (skipped ones changed nothing and do not count). */
+/**
+ * Rate limits over phoebe's rescales (read from the one rescale history; skipped ones changed
+ * nothing and do not count) and the circuit breaker over their outcomes.
+ */
 export class ActuationLimits {
-  private readonly starts: number[] = [];
-  private lastEndedAt = Number.NEGATIVE_INFINITY;
   private consecutiveFailures = 0;
   private openedAt: number | undefined;
   private lastFailure: string | undefined;
 
   constructor(
-    readonly config: ActuationLimitsConfig = DEFAULT_ACTUATION_LIMITS,
-    private readonly now: () => number = Date.now,
+    readonly config: ActuationLimitsConfig,
+    private readonly clock: Clock = systemClock,
   ) {
     if (!(config.minSecondsBetweenRescales >= 0)) throw new Error('minSecondsBetweenRescales must be ≥ 0');
     if (!(config.maxRescalesPerHour >= 1)) throw new Error('maxRescalesPerHour must be ≥ 1');
@@ -69,35 +67,29 @@ export class ActuationLimits {
     return this.openedAt !== undefined;
   }
 
-  /** Whether a rescale may start now; the first reason that holds it otherwise. */
-  check(): Blocked | undefined {
+  /** Whether a rescale may start now, given phoebe's rescales so far; the first reason that holds it otherwise. */
+  check(rescales: readonly RescaleRecord[]): Blocked | undefined {
     if (this.openedAt !== undefined) {
       return {
         reason: 'circuit-open',
         detail: `circuit breaker open after ${this.consecutiveFailures} consecutive failed rescales (last: ${this.lastFailure ?? 'unknown'}); recommend-only until reset`,
       };
     }
-    const now = this.now();
-    const wait = this.lastEndedAt + this.config.minSecondsBetweenRescales * 1000 - now;
-    if (wait > 0) {
-      return { reason: 'min-interval', detail: `last rescale ended ${Math.round((now - this.lastEndedAt) / 1000)} s ago (minimum ${this.config.minSecondsBetweenRescales} s)` };
+    const now = this.clock.now() / 1000;
+    const lastEnded = lastEnd(rescales);
+    if (lastEnded + this.config.minSecondsBetweenRescales > now) {
+      return { reason: 'min-interval', detail: `last rescale ended ${Math.round(now - lastEnded)} s ago (minimum ${this.config.minSecondsBetweenRescales} s)` };
     }
-    const inHour = this.startsInLastHour(now);
+    const inHour = startsInLastHour(rescales, now);
     if (inHour >= this.config.maxRescalesPerHour) {
       return { reason: 'max-per-hour', detail: `${inHour} rescales in the last hour (maximum ${this.config.maxRescalesPerHour})` };
     }
     return undefined;
   }
 
-  /**
-   * Records a rescale's outcome (`startedAt`: when it was requested, ms). Returns true when this
-   * failure opened the circuit breaker.
-   */
-  record(result: RescaleResult, startedAt: number): boolean {
+  /** Counts a rescale's outcome for the circuit breaker; true when this failure opened it. */
+  record(result: RescaleResult): boolean {
     if (result.outcome === 'skipped') return false;
-    this.starts.push(startedAt);
-    this.lastEndedAt = this.now();
-    this.startsInLastHour(this.lastEndedAt);
     if (result.outcome === 'completed') {
       this.consecutiveFailures = 0;
       return false;
@@ -105,7 +97,7 @@ export class ActuationLimits {
     this.consecutiveFailures++;
     this.lastFailure = result.detail.split('\n')[0]?.slice(0, 200) ?? '';
     if (this.openedAt === undefined && this.consecutiveFailures >= this.config.circuitBreakerFailures) {
-      this.openedAt = this.now();
+      this.openedAt = this.clock.now();
       return true;
     }
     return false;
@@ -120,12 +112,12 @@ export class ActuationLimits {
     return wasOpen;
   }
 
-  status(): ActuationLimitsStatus {
-    const now = this.now();
+  status(rescales: readonly RescaleRecord[]): ActuationLimitsStatus {
+    const now = this.clock.now() / 1000;
     return {
       limits: { ...this.config },
-      rescalesLastHour: this.startsInLastHour(now),
-      nextAllowedInSeconds: Math.max(0, Math.ceil((this.lastEndedAt + this.config.minSecondsBetweenRescales * 1000 - now) / 1000)),
+      rescalesLastHour: startsInLastHour(rescales, now),
+      nextAllowedInSeconds: Math.max(0, Math.ceil(lastEnd(rescales) + this.config.minSecondsBetweenRescales - now)),
       circuitBreaker: {
         open: this.openedAt !== undefined,
         consecutiveFailures: this.consecutiveFailures,
@@ -134,12 +126,17 @@ export class ActuationLimits {
       },
     };
   }
+}
 
-  /** Drops starts older than an hour; the number left. */
-  private startsInLastHour(now: number): number {
-    while (this.starts.length > 0 && (this.starts[0] as number) <= now - 3_600_000) this.starts.shift();
-    return this.starts.length;
-  }
+/** When the newest finished rescale that changed something ended (unix s); −∞ if none did. */
+function lastEnd(rescales: readonly RescaleRecord[]): number {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const r of madeRescales(rescales)) if (Number.isFinite(r.end)) last = Math.max(last, r.end);
+  return last;
+}
+
+function startsInLastHour(rescales: readonly RescaleRecord[], now: number): number {
+  return madeRescales(rescales).filter((r) => r.start > now - 3600).length;
 }
 
 /** Leadership as the gate needs it (LeaderLease implements it). */
@@ -170,9 +167,19 @@ export interface ActuationGateOptions {
   leadership?: Leadership;
   metrics?: GateMetrics;
   log?: (event: GateLogEvent) => void;
-  /** Wall clock, ms (tests). */
-  now?: () => number;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
+
+/** A rescale the gate let through: the caller makes it and hands the result to finish(). */
+export interface Admitted {
+  kind: 'admitted';
+  request: RescaleRequest;
+  source: ActuationSource;
+  record: RescaleRecord;
+}
+
+export type Admission = Admitted | { kind: 'blocked'; blocked: Blocked };
 
 export type GateOutcome = { kind: 'blocked'; blocked: Blocked } | { kind: 'done'; result: RescaleResult };
 
@@ -188,16 +195,18 @@ export interface ActuationGateStatus {
 /**
  * Everything between "the plan (or an operator) wants parallelism p" and the actuator's call:
  * leadership, pause, single flight, rate limits, circuit breaker — checked in that order right
- * before the call, and the outcome recorded afterwards.
+ * before the call, and the outcome recorded afterwards. Every rescale starts and ends here, so
+ * this is where phoebe's one rescale history is written.
  */
 export class ActuationGate {
+  readonly history = new RescaleHistory();
   private paused = false;
-  private busy = false;
+  private inFlight: RescaleRecord | undefined;
   private lastBlocked: ActuationGateStatus['lastBlocked'] = null;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: ActuationGateOptions = {}) {
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     options.metrics?.setActuationPaused(false);
     options.metrics?.setCircuitBreakerOpen(false);
   }
@@ -207,31 +216,46 @@ export class ActuationGate {
     const { leadership, limits } = this.options;
     if (leadership && !leadership.isLeader()) return { reason: 'not-leader', detail: 'this instance does not hold the leader lease; recommend-only' };
     if (this.paused && source === 'decision') return { reason: 'paused', detail: 'actuation paused by an operator; recommend-only until resumed' };
-    if (this.busy) return { reason: 'in-progress', detail: 'another rescale is still in progress' };
-    return limits?.check();
+    if (this.inFlight) return { reason: 'in-progress', detail: 'another rescale is still in progress' };
+    return limits?.check(this.history.records);
   }
 
-  /** Runs `act` unless a gate holds it; never two at once; never rejects unless `act` does. */
-  async run(request: RescaleRequest, source: ActuationSource, act: (request: RescaleRequest) => Promise<RescaleResult>): Promise<GateOutcome> {
+  /**
+   * Lets the rescale through and records its start, or counts and logs why not. An admitted
+   * rescale must be finished (finish()) before the next is admitted: never two at once.
+   */
+  admit(request: RescaleRequest, source: ActuationSource): Admission {
     const blocked = this.check(source);
     if (blocked) {
       this.options.metrics?.recordActuationBlocked(blocked.reason);
-      this.lastBlocked = { ...blocked, at: new Date(this.now()).toISOString(), to: request.parallelism, source };
+      this.lastBlocked = { ...blocked, at: new Date(this.clock.now()).toISOString(), to: request.parallelism, source };
       this.options.log?.({ event: 'blocked', ...blocked, to: request.parallelism, source });
       return { kind: 'blocked', blocked };
     }
-    this.busy = true;
-    const startedAt = this.now();
-    let result: RescaleResult;
+    this.inFlight = this.history.begin(this.clock.now() / 1000);
+    return { kind: 'admitted', request, source, record: this.inFlight };
+  }
+
+  /** Records how an admitted rescale ended (the rate limits count from now; the breaker counts failures). */
+  finish(admitted: Admitted, result: RescaleResult): void {
+    this.history.end(admitted.record, this.clock.now() / 1000, result.outcome);
+    if (this.inFlight === admitted.record) this.inFlight = undefined;
+    const limits = this.options.limits;
+    if (limits?.record(result)) {
+      this.options.metrics?.setCircuitBreakerOpen(true);
+      this.options.log?.({ event: 'circuit-breaker', state: 'open', detail: limits.check(this.history.records)?.detail ?? 'open' });
+    }
+  }
+
+  /** admit(), `act`, finish(): never rejects unless `act` does (then the rescale counts as failed). */
+  async run(request: RescaleRequest, source: ActuationSource, act: (request: RescaleRequest) => Promise<RescaleResult>): Promise<GateOutcome> {
+    const admission = this.admit(request, source);
+    if (admission.kind === 'blocked') return admission;
+    let result: RescaleResult = { outcome: 'failed', detail: 'the actuator threw', seconds: 0 };
     try {
       result = await act(request);
     } finally {
-      this.busy = false;
-    }
-    const limits = this.options.limits;
-    if (limits?.record(result, startedAt)) {
-      this.options.metrics?.setCircuitBreakerOpen(true);
-      this.options.log?.({ event: 'circuit-breaker', state: 'open', detail: limits.check()?.detail ?? 'open' });
+      this.finish(admission, result);
     }
     return { kind: 'done', result };
   }
@@ -268,11 +292,11 @@ export class ActuationGate {
     const { leadership, limits } = this.options;
     return {
       paused: this.paused,
-      inProgress: this.busy,
+      inProgress: this.inFlight !== undefined,
       leader: leadership ? leadership.isLeader() : true,
       leaderElection: leadership?.status?.() ?? { enabled: false },
       lastBlocked: this.lastBlocked,
-      limits: limits?.status() ?? null,
+      limits: limits?.status(this.history.records) ?? null,
     };
   }
 }

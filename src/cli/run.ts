@@ -15,13 +15,12 @@ import { adminRouter, readAdminToken } from '../export/admin.js';
 import { PhoebeMetrics } from '../export/metrics.js';
 import { createApp, startServer } from '../export/server.js';
 import { EnsembleForecaster } from '../forecast/forecaster.js';
-import { ActuationLimits } from '../act/actuation-gate.js';
 import { ControlLoop, type LoopEvent } from '../loop/control-loop.js';
-import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig } from '../loop/decision-pipeline.js';
+import { controllerSettings } from '../loop/controller-settings.js';
+import { DecisionPipeline } from '../loop/decision-pipeline.js';
 import { prometheusSourceFromConfig } from './prometheus-from-config.js';
 import { NoSignalsError } from '../observe/signal-quality.js';
 import type { Signals } from '../observe/signals.js';
-import { DEFAULT_PLANNER } from '../planner/planner.js';
 import { loadAugursMstl } from './load-augurs.js';
 import { UserError } from '../util/user-error.js';
 
@@ -33,38 +32,6 @@ export function registerRun(program: Command): void {
     .action(async (options: { config: string }) => {
       await runSidecar(loadPhoebeConfig(options.config, process.env));
     });
-}
-
-/** Seconds of a Prometheus duration such as 30s, 1m, 1h30m. */
-export function durationSeconds(duration: string): number {
-  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
-  let total = 0;
-  for (const [, value, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(value) * (units[unit as string] as number);
-  return total;
-}
-
-/** The decision pipeline's settings from the user's configuration. */
-export function pipelineConfig(config: PhoebeConfig): PipelineConfig {
-  // One forecast step per decision, and the same ten-minute horizon whatever the interval.
-  const bucketSeconds = config.decision.intervalSeconds;
-  const horizonSeconds = DEFAULT_PIPELINE.horizonSteps * DEFAULT_PIPELINE.bucketSeconds;
-  return {
-    ...DEFAULT_PIPELINE,
-    bucketSeconds,
-    horizonSteps: Math.max(2, Math.round(horizonSeconds / bucketSeconds)),
-    planner: {
-      ...DEFAULT_PLANNER,
-      minParallelism: config.parallelism.min,
-      maxParallelism: config.parallelism.max,
-      slo: { latencySeconds: config.slo.latencySeconds, recoveryTimeSeconds: config.slo.recoveryTimeSeconds },
-      errorBudget: { ...DEFAULT_PLANNER.errorBudget, objective: config.slo.latencyObjective },
-    },
-    priors: {
-      checkpointIntervalSeconds: config.job.checkpointIntervalSeconds,
-      restartDowntimeSeconds: config.priors.restartSeconds,
-      rescaleDowntimeSeconds: config.priors.rescaleSeconds,
-    },
-  };
 }
 
 function actLogger(log: Logger): ActLogger {
@@ -190,8 +157,8 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
       throw new UserError(`${config.source}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const pipelineSettings = pipelineConfig(config);
-  const forecaster = new EnsembleForecaster({ horizonSteps: pipelineSettings.horizonSteps, validationOrigins: 60, mstl: true });
+  const settings = controllerSettings(config);
+  const forecaster = new EnsembleForecaster({ horizonSteps: settings.pipeline.horizonSteps, validationOrigins: 60, mstl: true });
   const loop = new ControlLoop({
     source: {
       read: async () => {
@@ -202,14 +169,11 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
       },
       quality: () => source.quality(),
     },
-    pipeline: new DecisionPipeline(pipelineSettings, forecaster),
+    settings,
+    pipeline: new DecisionPipeline(settings.pipeline, forecaster),
     actuator,
     metrics,
-    intervalSeconds: config.decision.intervalSeconds,
-    staleAfterSeconds: Math.max(120, 3 * config.decision.intervalSeconds),
-    minHistorySeconds: 2 * durationSeconds(config.queries.rateWindow),
     log: (event: LoopEvent) => logLoopEvent(log, event),
-    limits: new ActuationLimits(config.actuation.limits),
     ...(lease ? { leadership: lease } : {}),
   });
   const admin = config.admin.enabled && adminToken ? adminRouter({

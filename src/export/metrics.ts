@@ -9,6 +9,19 @@ import { BLOCK_REASONS, type BlockReason } from '../act/actuation-gate.js';
 /** Forecast horizons (s) published as series; bounded so the label set stays small. */
 export const FORECAST_HORIZONS_SECONDS = [60, 300, 600] as const;
 
+/** One decision as /metrics shows it. */
+export interface DecisionRecord {
+  decision: Decision;
+  forecast: WorkloadForecast;
+  budget: ErrorBudgetState;
+  forecastErrorRatio: number | null;
+  /** Wall seconds the decision took. */
+  seconds: number;
+  /** Unix s it was made at. */
+  time: number;
+  observedLatencySeconds?: number;
+}
+
 /**
  * phoebe's own metrics, named by Prometheus conventions: `phoebe_` prefix, base units
  * (seconds, records), `_total` counters, and labels with small fixed value sets (a
@@ -100,15 +113,7 @@ export class PhoebeMetrics {
     for (const action of ['hold', 'scale-up', 'scale-down', 'waiting']) this.decisions.inc({ action }, 0);
   }
 
-  recordDecision(input: {
-    decision: Decision;
-    forecast: WorkloadForecast;
-    budget: ErrorBudgetState;
-    forecastErrorRatio: number | null;
-    seconds: number;
-    time: number;
-    observedLatencySeconds?: number;
-  }): void {
+  recordDecision(input: DecisionRecord): void {
     const { decision, forecast } = input;
     this.decisions.inc({ action: decision.action });
     this.decisionDuration.observe(input.seconds);

@@ -1,12 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Actuator, RescaleRequest, RescaleResult } from '../act/actuator.js';
-import type { PhoebeMetrics } from '../export/metrics.js';
+import type { ActuationSource, Admitted, Blocked, Leadership } from '../act/actuation-gate.js';
 import type { ServerState } from '../export/server.js';
-import { assessSignalQuality, type QualityOptions, type QualityVerdict, type SourceQuality } from '../observe/signal-quality.js';
+import type { SourceQuality } from '../observe/signal-quality.js';
 import type { Signals } from '../observe/signals.js';
 import type { Decision } from '../planner/decision.js';
-import { ActuationGate, type ActuationLimits, type ActuationSource, type Blocked, type GateOutcome, type Leadership } from '../act/actuation-gate.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { Controller, type Reading, type Step } from './controller.js';
+import type { ControllerSettings } from './controller-settings.js';
 import type { DecisionPipeline } from './decision-pipeline.js';
+import type { LoopMetrics } from './loop-metrics.js';
 
 /** Where the loop's signals come from (Prometheus in production). */
 export interface SignalSource {
@@ -23,29 +26,16 @@ export interface LoopEvent {
 
 export interface ControlLoopOptions {
   source: SignalSource;
+  /** The controller step's settings (src/loop/controller-settings.ts builds them from the configuration). */
+  settings: ControllerSettings;
   pipeline: DecisionPipeline;
   actuator: Actuator;
-  metrics: PhoebeMetrics;
-  intervalSeconds: number;
-  /** Newest sample older than this (s) means the data is stale: hold and report not ready. */
-  staleAfterSeconds: number;
-  /**
-   * Hold until the history spans this long (s): rates over windows longer than the series
-   * (a fresh Prometheus, a new job) read low and would plan a scale-down. Default 0.
-   */
-  minHistorySeconds?: number;
-  /**
-   * The signal-quality check before every decision (src/observe/signal-quality.ts). Defaults:
-   * clock skew 10 s, settle max(minHistorySeconds, 2 intervals), own-rescale grace max(60 s, 3 intervals).
-   */
-  quality?: Partial<Omit<QualityOptions, 'staleAfterSeconds'>>;
+  metrics: LoopMetrics;
   log: (event: LoopEvent) => void;
-  /** Rate limits and circuit breaker on actuation (src/loop/actuation-limits.ts); without: none. */
-  limits?: ActuationLimits;
   /** Leader election: only the leader acts; without: this instance always may. */
   leadership?: Leadership;
-  /** Wall clock in ms (injectable for tests). */
-  now?: () => number;
+  /** Default: the system clock; tests run the loop on a FakeClock. */
+  clock?: Clock;
 }
 
 interface LastDecision {
@@ -58,156 +48,141 @@ interface LastDecision {
 }
 
 /**
- * The control loop of `phoebe run`: every interval it reads the signals, runs the decision
- * pipeline, acts through the actuator when the plan says so (never two rescales at once),
- * and updates what /metrics, /readyz and /api/v1/status show.
+ * The control loop of `phoebe run` around the controller step (src/loop/controller.ts): every
+ * interval it reads the signals, runs the step, performs the rescale the step asks for (never two
+ * at once), and updates what /metrics, /readyz and /api/v1/status show. Admin actions go to the
+ * same gate.
  */
 export class ControlLoop implements ServerState {
-  private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private readonly controller: Controller;
   private running = false;
-  private ticking: Promise<void> | undefined;
+  /** Aborts the wait for the next tick on stop(). */
+  private stopping: AbortController | undefined;
+  private looping: Promise<void> | undefined;
   private lastTickAt: number;
   private lastSourceOkAt = Number.NEGATIVE_INFINITY;
   private notReadyReason = 'no decision yet';
   private last: LastDecision | undefined;
-  /** Leadership, pause, rate limits, circuit breaker and single flight in front of the actuator. */
-  private readonly gate: ActuationGate;
   private forcing: Promise<unknown> | undefined;
-  private readonly qualityOptions: QualityOptions;
-  /** phoebe's own rescales (unix s), newest last: restarts they cause are no data problem. */
-  private readonly ownRescales: { start: number; end: number }[] = [];
-  /** The data problems phoebe holds for, since when (unix s); undefined while the data is good. */
-  private holding: { verdict: QualityVerdict; since: number } | undefined;
+  /** The gate's events during a step, logged after the decision they are about. */
+  private gateEvents: LoopEvent[] | undefined;
 
   constructor(private readonly options: ControlLoopOptions) {
-    this.now = options.now ?? Date.now;
-    this.lastTickAt = this.now();
-    this.gate = new ActuationGate({
-      ...(options.limits ? { limits: options.limits } : {}),
+    this.clock = options.clock ?? systemClock;
+    this.lastTickAt = this.clock.now();
+    this.controller = new Controller({
+      settings: options.settings, pipeline: options.pipeline, clock: this.clock, recommendOnly: options.actuator.mode === 'recommend',
       ...(options.leadership ? { leadership: options.leadership } : {}),
-      metrics: options.metrics, log: (event) => options.log(event), now: this.now,
+      metrics: options.metrics, log: (event) => (this.gateEvents ? this.gateEvents.push(event) : options.log(event)),
     });
-    this.qualityOptions = {
-      staleAfterSeconds: options.staleAfterSeconds,
-      maxClockSkewSeconds: options.quality?.maxClockSkewSeconds ?? 10,
-      settleSeconds: options.quality?.settleSeconds ?? Math.max(options.minHistorySeconds ?? 0, 2 * options.intervalSeconds),
-      ownRescaleGraceSeconds: options.quality?.ownRescaleGraceSeconds ?? Math.max(60, 3 * options.intervalSeconds),
-    };
   }
 
   /** One decision; resolves when it (and any rescale it started) is done. Never rejects. */
   async tick(): Promise<void> {
-    const { metrics, log } = this.options;
+    const { log } = this.options;
     const started = performance.now();
-    this.lastTickAt = this.now();
-    let signals: Signals | undefined;
-    let readError: unknown;
+    this.lastTickAt = this.clock.now();
+    let reading: Reading;
     try {
-      signals = await this.options.source.read();
-      this.lastSourceOkAt = this.now();
+      const signals = await this.options.source.read();
+      this.lastSourceOkAt = this.clock.now();
+      reading = { signals, source: this.options.source.quality?.() };
     } catch (err) {
-      readError = err ?? new Error('unknown error');
+      reading = { readError: err ?? new Error('unknown error'), source: this.options.source.quality?.() };
     }
-    // Bad or missing data never causes an action: hold, say why, resume once it is good again.
-    const verdict = assessSignalQuality({
-      now: this.now() / 1000, signals, readError, source: this.options.source.quality?.(), ownRescales: this.ownRescales,
-    }, this.qualityOptions);
-    metrics.setHold(verdict.reasons);
-    const age = signals ? this.now() / 1000 - signals.latest.t : undefined;
-    if (!verdict.ok || !signals) {
-      this.holding = { verdict, since: this.holding?.since ?? this.now() / 1000 };
-      this.notReadyReason = `holding (${verdict.reasons.join(', ')}): ${verdict.problems.map((p) => p.detail).join('; ')}`;
-      metrics.setReadiness(false, age);
-      log({ event: readError === undefined ? 'hold' : 'source-error', hold: verdict.reasons, reason: this.notReadyReason });
-      return;
-    }
-    if (this.holding) {
-      log({ event: 'resume', after: this.holding.verdict.reasons, heldSeconds: Math.round(this.now() / 1000 - this.holding.since) });
-      this.holding = undefined;
-    }
-    const span = signals.latest.t - (signals.history.t[0] as number);
-    const minHistory = this.options.minHistorySeconds ?? 0;
-    if (span < minHistory) {
-      this.notReadyReason = `warming up: ${span.toFixed(0)} s of history, deciding from ${minHistory} s`;
-      metrics.setReadiness(false, age);
-      log({ event: 'waiting', reason: this.notReadyReason });
-      return;
-    }
+    const age = 'signals' in reading ? this.clock.now() / 1000 - reading.signals.latest.t : undefined;
+    let step: Step;
+    this.gateEvents = [];
     try {
-      const outcome = await this.options.pipeline.decide(signals);
-      const seconds = (performance.now() - started) / 1000;
-      if (outcome.kind === 'waiting') {
-        this.notReadyReason = outcome.reason;
-        metrics.recordWaiting(seconds);
-        metrics.setReadiness(false, age);
-        log({ event: 'waiting', reason: outcome.reason });
-        return;
-      }
-      const { decision } = outcome;
-      this.notReadyReason = 'ready';
-      metrics.setReadiness(true, age);
-      metrics.recordDecision({
-        decision, forecast: outcome.forecast, budget: outcome.budget, forecastErrorRatio: outcome.forecastErrorRatio,
-        seconds, time: this.now() / 1000, observedLatencySeconds: signals.latest.latencySeconds,
-      });
-      this.last = { time: this.now() / 1000, decision, forecastSource: outcome.forecastSource };
-      log({
-        event: 'decision', action: decision.action, current: decision.currentParallelism, recommended: decision.recommendedParallelism,
-        reason: decision.reason, heldBy: decision.heldBy, seconds: Number(seconds.toFixed(3)),
-      });
-      if (decision.action !== 'hold' && this.options.actuator.mode !== 'recommend') {
-        const last = this.last;
-        const outcome = await this.actuate({ parallelism: decision.recommendedParallelism, reason: decision.reason, decision }, 'decision', signals.latest.t, decision.currentParallelism);
-        if (outcome.kind === 'done') last.rescale = outcome.result;
-        else last.blocked = outcome.blocked;
-      }
+      step = await this.controller.step(reading);
     } catch (err) {
       // A bug in a stage must not kill the sidecar: hold, report, and try again next tick.
-      this.notReadyReason = `decision failed: ${err instanceof Error ? err.message : String(err)}`;
-      metrics.setReadiness(false, age);
+      this.notReady(`decision failed: ${err instanceof Error ? err.message : String(err)}`, age);
       log({ event: 'error', reason: this.notReadyReason });
+      this.flushGateEvents();
+      return;
     }
+    this.options.metrics.setHold(step.kind === 'hold' ? step.verdict.reasons : []);
+    if (step.kind !== 'hold' && step.resumed) log({ event: 'resume', ...step.resumed });
+    await this.perform(step, (performance.now() - started) / 1000, age, reading);
   }
 
-  /**
-   * Through the gate to the actuator: the pipeline learns of the rescale (its own rate limits)
-   * only when it is really made. `time`: the signals' time (s) it is recorded at.
-   */
-  private async actuate(request: RescaleRequest, source: ActuationSource, time: number, from: number | undefined): Promise<GateOutcome> {
-    const { metrics, log, actuator, pipeline } = this.options;
-    const outcome = await this.gate.run(request, source, async (r) => {
-      pipeline.recordRescale(time);
-      const own = { start: this.now() / 1000, end: Number.POSITIVE_INFINITY };
-      this.ownRescales.push(own);
-      if (this.ownRescales.length > 16) this.ownRescales.shift();
-      try {
-        return await actuator.rescale(r);
-      } finally {
-        own.end = this.now() / 1000;
-      }
-    });
-    if (outcome.kind === 'done') {
-      const result = outcome.result;
-      metrics.recordRescale(result);
-      log({ event: 'rescale', source, from, to: request.parallelism, outcome: result.outcome, detail: result.detail, seconds: result.seconds });
+  /** Reports a step and makes the rescale it asks for. */
+  private async perform(step: Step, seconds: number, age: number | undefined, reading: Reading): Promise<void> {
+    const { metrics, log } = this.options;
+    if (step.kind !== 'decision') this.flushGateEvents();
+    if (step.kind === 'hold') {
+      const { verdict } = step;
+      this.notReady(`holding (${verdict.reasons.join(', ')}): ${verdict.problems.map((p) => p.detail).join('; ')}`, age);
+      log({ event: step.sourceFailed ? 'source-error' : 'hold', hold: verdict.reasons, reason: this.notReadyReason });
+      return;
     }
-    return outcome;
+    if (step.kind === 'wait') {
+      // The warm-up is decided before any model runs: only the pipeline's waiting counts as a decision.
+      if (!step.warmingUp) metrics.recordWaiting(seconds);
+      this.notReady(step.reason, age);
+      log({ event: 'waiting', reason: step.reason });
+      return;
+    }
+    const { plan, action } = step;
+    const { decision } = plan;
+    this.notReadyReason = 'ready';
+    metrics.setReadiness(true, age);
+    metrics.recordDecision({
+      decision, forecast: plan.forecast, budget: plan.budget, forecastErrorRatio: plan.forecastErrorRatio, seconds, time: step.time,
+      ...('signals' in reading ? { observedLatencySeconds: reading.signals.latest.latencySeconds } : {}),
+    });
+    const last: LastDecision = { time: step.time, decision, forecastSource: plan.forecastSource };
+    this.last = last;
+    log({
+      event: 'decision', action: decision.action, current: decision.currentParallelism, recommended: decision.recommendedParallelism,
+      reason: decision.reason, heldBy: decision.heldBy, seconds: Number(seconds.toFixed(3)),
+    });
+    this.flushGateEvents();
+    if (action.kind === 'blocked') last.blocked = action.blocked;
+    if (action.kind === 'rescale') last.rescale = await this.rescale(action.admitted, decision.currentParallelism);
+  }
+
+  private flushGateEvents(): void {
+    const events = this.gateEvents ?? [];
+    this.gateEvents = undefined;
+    for (const event of events) this.options.log(event);
+  }
+
+  private notReady(reason: string, age: number | undefined): void {
+    this.notReadyReason = reason;
+    this.options.metrics.setReadiness(false, age);
+  }
+
+  /** Makes an admitted rescale and reports its outcome back to the controller. */
+  private async rescale(admitted: Admitted, from: number | undefined): Promise<RescaleResult> {
+    const { metrics, log, actuator } = this.options;
+    let result: RescaleResult = { outcome: 'failed', detail: 'the actuator threw', seconds: 0 };
+    try {
+      result = await actuator.rescale(admitted.request);
+    } finally {
+      this.controller.finish(admitted, result);
+    }
+    metrics.recordRescale(result);
+    const source: ActuationSource = admitted.source;
+    log({ event: 'rescale', source, from, to: admitted.request.parallelism, outcome: result.outcome, detail: result.detail, seconds: result.seconds });
+    return result;
   }
 
   /** Admin: recommend-only until resume(); true when it was not paused. */
   pause(): boolean {
-    return this.gate.pause();
+    return this.controller.gate.pause();
   }
 
   /** Admin: act on decisions again; true when it was paused. */
   resume(): boolean {
-    return this.gate.resume();
+    return this.controller.gate.resume();
   }
 
   /** Admin: close the circuit breaker; true when it was open. */
   resetCircuitBreaker(): boolean {
-    return this.gate.resetCircuitBreaker();
+    return this.controller.gate.resetCircuitBreaker();
   }
 
   /**
@@ -219,43 +194,43 @@ export class ControlLoop implements ServerState {
     if (this.options.actuator.mode === 'recommend') {
       return { accepted: false, reason: 'recommend-mode', detail: 'actuation.mode is recommend: phoebe never rescales' };
     }
-    const blocked = this.gate.check('force');
+    const request: RescaleRequest = { parallelism, reason: `forced to ${parallelism} by an operator (admin API)` };
     // A held request still goes through the gate, which counts and logs it.
-    const from = this.last?.decision.currentParallelism;
-    const started = this.actuate({ parallelism, reason: `forced to ${parallelism} by an operator (admin API)` }, 'force', this.now() / 1000, from);
-    if (blocked) return { accepted: false, reason: blocked.reason, detail: blocked.detail };
-    this.forcing = started.finally(() => { this.forcing = undefined; });
+    const admission = this.controller.force(request);
+    if (admission.kind === 'blocked') return { accepted: false, reason: admission.blocked.reason, detail: admission.blocked.detail };
+    this.forcing = this.rescale(admission, this.last?.decision.currentParallelism).finally(() => { this.forcing = undefined; });
     return { accepted: true };
   }
 
+  /** Ticks now and then every interval after the previous tick ended, until stop(). */
   start(): void {
     if (this.running) return;
     this.running = true;
-    const schedule = (): void => {
-      if (!this.running) return;
-      this.ticking = this.tick().finally(() => {
-        this.ticking = undefined;
-        if (this.running) this.timer = setTimeout(schedule, this.options.intervalSeconds * 1000);
-      });
-    };
-    schedule();
+    const stopping = new AbortController();
+    this.stopping = stopping;
+    this.looping = (async () => {
+      while (this.running) {
+        await this.tick();
+        if (this.running) await this.clock.sleep(this.options.settings.intervalSeconds * 1000, stopping.signal);
+      }
+    })();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.ticking;
+    this.stopping?.abort();
+    await this.looping;
     await this.forcing;
-    await this.options.pipeline.close();
+    await this.controller.close();
   }
 
   live(): boolean {
     // A tick may include a rescale (minutes); beyond ten intervals plus that, something is stuck.
-    return this.now() - this.lastTickAt < Math.max(600, 10 * this.options.intervalSeconds) * 1000;
+    return this.clock.now() - this.lastTickAt < Math.max(600, 10 * this.options.settings.intervalSeconds) * 1000;
   }
 
   readiness(): { ready: boolean; reason: string } {
-    const fresh = this.now() - this.lastSourceOkAt < 3 * this.options.intervalSeconds * 1000;
+    const fresh = this.clock.now() - this.lastSourceOkAt < 3 * this.options.settings.intervalSeconds * 1000;
     if (!fresh && this.notReadyReason === 'ready') return { ready: false, reason: 'no answer from the signal source recently' };
     return { ready: this.notReadyReason === 'ready' && fresh, reason: this.notReadyReason };
   }
@@ -264,10 +239,8 @@ export class ControlLoop implements ServerState {
     return {
       mode: this.options.actuator.mode,
       readiness: this.readiness(),
-      actuation: this.gate.status(),
-      dataQuality: this.holding
-        ? { ok: false, since: this.holding.since, reasons: this.holding.verdict.reasons, problems: this.holding.verdict.problems }
-        : { ok: true },
+      actuation: this.controller.gate.status(),
+      dataQuality: this.controller.dataQuality(),
       lastDecision: this.last ?? null,
     };
   }

@@ -1,7 +1,8 @@
 import { LeadCalibration } from '../forecast/lead-calibration.js';
 import type { Forecast, Forecaster } from '../forecast/types.js';
 import { QosLearner, type QosPriors } from '../models/qos-model.js';
-import { indexAtOrAfter, type Signals } from '../observe/signals.js';
+import type { Signals } from '../observe/signals.js';
+import { bucketMeans } from '../observe/window.js';
 import type { Decision } from '../planner/decision.js';
 import { errorBudget, type ErrorBudgetState } from '../planner/error-budget.js';
 import { plan, type PlannerConfig, type WorkloadForecast } from '../planner/planner.js';
@@ -23,10 +24,14 @@ export interface PipelineConfig {
   calibrationWindow: number;
 }
 
-export const DEFAULT_PIPELINE: Omit<PipelineConfig, 'planner' | 'priors'> = {
-  bucketSeconds: 30,
-  // Ten minutes, as the original Phoebe: longer trend extrapolations cost more than they saved.
-  horizonSteps: 20,
+/**
+ * How far the forecast looks ahead whatever the decision interval (horizonSteps · bucketSeconds):
+ * ten minutes, as the original Phoebe; longer trend extrapolations cost more than they saved.
+ */
+export const FORECAST_HORIZON_SECONDS = 600;
+
+/** The settings that do not depend on the configuration (src/loop/controller-settings.ts adds the rest). */
+export const DEFAULT_PIPELINE: Omit<PipelineConfig, 'planner' | 'priors' | 'bucketSeconds' | 'horizonSteps'> = {
   refitSeconds: 1800,
   fitWindowSeconds: 6 * 3600,
   upperLevel: 0.9,
@@ -40,21 +45,23 @@ function yieldToEventLoop(): Promise<void> {
 /** Below this many buckets a forecast is a guess; the persistence forecast is used instead. */
 const MIN_BUCKETS_TO_FORECAST = 20;
 
-export type PipelineOutcome =
-  | {
-    kind: 'decision';
-    decision: Decision;
-    forecast: WorkloadForecast;
-    forecastSource: string;
-    budget: ErrorBudgetState;
-    /** The forecaster's rolling MAE relative to the series level; null before it is known. */
-    forecastErrorRatio: number | null;
-  }
-  | { kind: 'waiting'; reason: string };
+/** A plan made, with what it was made from. */
+export interface PipelineDecision {
+  kind: 'decision';
+  decision: Decision;
+  forecast: WorkloadForecast;
+  forecastSource: string;
+  budget: ErrorBudgetState;
+  /** The forecaster's rolling MAE relative to the series level; null before it is known. */
+  forecastErrorRatio: number | null;
+}
+
+export type PipelineOutcome = PipelineDecision | { kind: 'waiting'; reason: string };
 
 /**
- * One decision of phoebe, in order: models from the new signals → forecast of the arrival rate
- * → plan. The same sequence serves the twin's `phoebe` policy and `phoebe run`.
+ * The modelling and planning part of phoebe's controller step (src/loop/controller.ts), in
+ * order: models from the new signals → forecast of the arrival rate → plan. It keeps what the
+ * models and the forecaster learned; phoebe's rescales come in as data with each call.
  */
 export class DecisionPipeline {
   private readonly qos: QosLearner;
@@ -63,7 +70,6 @@ export class DecisionPipeline {
   /** Buckets already handed to the forecaster. */
   private fed = 0;
   private fittedAt = Number.NEGATIVE_INFINITY;
-  private readonly rescaleTimes: number[] = [];
   private readonly calibration: LeadCalibration;
 
   constructor(
@@ -74,13 +80,12 @@ export class DecisionPipeline {
     this.calibration = new LeadCalibration(config.horizonSteps, config.calibrationWindow, config.upperLevel);
   }
 
-  /** Tells the pipeline a rescale was started, for the rate limits. */
-  recordRescale(time: number): void {
-    this.rescaleTimes.push(time);
-    while (this.rescaleTimes.length > 64) this.rescaleTimes.shift();
-  }
-
-  async decide(signals: Signals): Promise<PipelineOutcome> {
+  /**
+   * `rescaleTimes`: start times of phoebe's rescales, newest last, for the planner's scale-down
+   * limits; `now`: the decision's time. Both unix s on phoebe's clock (the signals' newest sample
+   * may be a few seconds older).
+   */
+  async decide(signals: Signals, rescaleTimes: readonly number[], now: number): Promise<PipelineOutcome> {
     const { latest, history } = signals;
     if (latest.status !== 'RUNNING') return { kind: 'waiting', reason: `job is ${latest.status}` };
     const model = this.qos.update(history);
@@ -99,8 +104,8 @@ export class DecisionPipeline {
     });
     const decision = plan(
       {
-        time: latest.t, currentParallelism: latest.parallelism, arrivalRate: latest.arrivalRate, lag: latest.lag,
-        model, forecast, rescaleTimes: this.rescaleTimes, violationPrice: budget.price,
+        time: now, currentParallelism: latest.parallelism, arrivalRate: latest.arrivalRate, lag: latest.lag,
+        model, forecast, rescaleTimes, violationPrice: budget.price,
       },
       planner,
     );
@@ -116,20 +121,15 @@ export class DecisionPipeline {
     const { history } = signals;
     const width = this.config.bucketSeconds;
     const first = history.t[0] as number;
-    let start = this.bucketT.length > 0 ? (this.bucketT[this.bucketT.length - 1] as number) + width : first - (first % width);
-    const end = history.t[history.length - 1] as number;
-    while (start + width - 1 <= end) {
-      let i = indexAtOrAfter(history, start);
-      let sum = 0;
-      let n = 0;
-      for (; i < history.length && (history.t[i] as number) < start + width; i++) {
-        const v = history.arrivalRate[i] as number;
-        if (Number.isFinite(v) && v >= 0) { sum += v; n++; }
-      }
-      this.bucketT.push(start);
-      this.bucketY.push(n > 0 ? sum / n : (this.bucketY[this.bucketY.length - 1] ?? 0));
+    const count = this.bucketT.length;
+    const start = count > 0 ? (this.bucketT[count - 1] as number) + width : first - (first % width);
+    // A sample at t covers the second [t, t + 1): a bucket is complete once its last second is in.
+    const end = (history.t[history.length - 1] as number) + 1;
+    const fresh = bucketMeans(history, 'arrivalRate', start, end, width, this.bucketY[count - 1] ?? 0);
+    for (let k = 0; k < fresh.t.length; k++) {
+      this.bucketT.push(fresh.t[k] as number);
+      this.bucketY.push(fresh.y[k] as number);
       this.calibration.observe(this.bucketY, this.scale());
-      start += width;
     }
   }
 

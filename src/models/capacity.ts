@@ -1,3 +1,4 @@
+import { leastSquaresLine, leastSquaresThroughOrigin, type Line } from '../util/least-squares.js';
 import { minimize } from '../util/nelder-mead.js';
 import { JOB_STATUS_CODE, type SignalHistory } from '../observe/signals.js';
 
@@ -158,15 +159,10 @@ function pooledRelativeSd(observed: ReadonlyArray<{ samples: number; meanRate: n
   return den > 0 ? Math.sqrt(num / den) : 0.05;
 }
 
-function weightedLine(points: ReadonlyArray<{ p: number; rate: number; weight: number }>): { intercept: number; slope: number } {
-  let sw = 0, sx = 0, sy = 0;
-  for (const { p, rate, weight } of points) { sw += weight; sx += weight * p; sy += weight * rate; }
-  const mx = sx / sw;
-  const my = sy / sw;
-  let sxx = 0, sxy = 0;
-  for (const { p, rate, weight } of points) { sxx += weight * (p - mx) ** 2; sxy += weight * (p - mx) * (rate - my); }
-  const slope = sxx > 0 ? sxy / sxx : my / mx;
-  return { intercept: my - slope * mx, slope };
+/** The weighted line of rate on parallelism; with one parallelism only, proportional scaling through it. */
+function weightedLine(points: ReadonlyArray<{ p: number; rate: number; weight: number }>): Line {
+  const fit = points.map(({ p, rate, weight }) => ({ x: p, y: rate, weight }));
+  return leastSquaresLine(fit) ?? leastSquaresThroughOrigin(fit);
 }
 
 function relativeRms(points: ReadonlyArray<{ p: number; rate: number; weight: number }>, f: (p: number) => number): number {

@@ -1,3 +1,4 @@
+import { leastSquaresLine } from '../util/least-squares.js';
 import { JOB_STATUS_CODE, indexAtOrAfter, type SignalColumn, type SignalHistory } from './signals.js';
 
 /** The samples of a history taken while the job was RUNNING, from `since` (inclusive) on. */
@@ -26,24 +27,33 @@ export function windowMean(window: RunningWindow, column: SignalColumn): number 
 
 /** Least-squares slope of a column against time (units per second); 0 with fewer than two samples. */
 export function windowSlope(window: RunningWindow, column: SignalColumn): number {
-  const n = window.indices.length;
-  if (n < 2) return 0;
-  const t = window.history.t;
-  const y = window.history[column];
-  let tMean = 0;
-  let yMean = 0;
-  for (const i of window.indices) {
-    tMean += t[i] as number;
-    yMean += y[i] as number;
+  const { t, [column]: y } = window.history;
+  return leastSquaresLine(window.indices.map((i) => ({ x: t[i] as number, y: y[i] as number })))?.slope ?? 0;
+}
+
+/**
+ * Means of a column over consecutive buckets [from + k·width, from + (k+1)·width), every bucket
+ * that ends by `to` (exclusive). NaN, ±Inf and negative samples are no observation (a scrape
+ * gap, a counter reset); a bucket without any repeats the previous mean (`previous` before the
+ * first), so the series stays regular for a forecaster.
+ */
+export function bucketMeans(history: SignalHistory, column: SignalColumn, from: number, to: number, width: number, previous = 0): { t: number[]; y: number[] } {
+  const t: number[] = [];
+  const y: number[] = [];
+  const values = history[column];
+  let last = previous;
+  let i = indexAtOrAfter(history, from);
+  for (let start = from; start + width <= to; start += width) {
+    const end = start + width;
+    let sum = 0;
+    let n = 0;
+    for (; i < history.length && (history.t[i] as number) < end; i++) {
+      const v = values[i] as number;
+      if (Number.isFinite(v) && v >= 0) { sum += v; n++; }
+    }
+    if (n > 0) last = sum / n;
+    t.push(start);
+    y.push(last);
   }
-  tMean /= n;
-  yMean /= n;
-  let num = 0;
-  let den = 0;
-  for (const i of window.indices) {
-    const dt = (t[i] as number) - tMean;
-    num += dt * ((y[i] as number) - yMean);
-    den += dt * dt;
-  }
-  return den > 0 ? num / den : 0;
+  return { t, y };
 }

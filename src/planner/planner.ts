@@ -24,9 +24,15 @@ export interface PlannerConfig {
    * slot-seconds phoebe pays to avoid one second over the latency SLO (see error-budget.ts).
    */
   errorBudget: Pick<ErrorBudgetConfig, 'objective' | 'windowSeconds' | 'targetSpend' | 'basePrice'>;
-  /** No scale-down sooner than this after the last rescale (s). */
-  minSecondsBetweenRescales: number;
-  maxRescalesPerHour: number;
+  /**
+   * The planner's own limits hold scale-downs only (a scale-up is never held by the plan; the
+   * actuation gate's minSecondsBetweenRescales / maxRescalesPerHour apply to every rescale):
+   * no scale-down sooner than this after the last rescale started (s); a scale-up target also
+   * covers this long, since it is what the job runs at until it may come down again.
+   */
+  scaleDownDwellSeconds: number;
+  /** No scale-down once this many rescales (of any kind) started in the last hour. */
+  scaleDownMaxRescalesPerHour: number;
   /** A backlog must be drainable within this at the chosen parallelism (s). */
   backlogDrainSeconds: number;
   /**
@@ -48,8 +54,8 @@ export const DEFAULT_PLANNER: Omit<PlannerConfig, 'minParallelism' | 'maxParalle
   latencyCapacityZ: 1.5,
   recoveryCapacityZ: 2,
   errorBudget: { objective: 0.98, windowSeconds: 6 * 3600, targetSpend: 0.5, basePrice: 120 },
-  minSecondsBetweenRescales: 600,
-  maxRescalesPerHour: 4,
+  scaleDownDwellSeconds: 600,
+  scaleDownMaxRescalesPerHour: 4,
   backlogDrainSeconds: 120,
   safetyHorizonSeconds: 300,
   tailSeconds: 600,
@@ -70,7 +76,7 @@ export interface PlanInput {
   lag: number;
   model: QosModel;
   forecast: WorkloadForecast;
-  /** Times (s) of the rescales phoebe started, newest last. */
+  /** Start times (s) of phoebe's rescales, newest last (from the one rescale history). */
   rescaleTimes: readonly number[];
   /** Slot-seconds one second over the latency SLO is worth now (from the error budget). */
   violationPrice: number;
@@ -112,8 +118,8 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
   const latencyCapacity = new Float64Array(max + 1);
   const required = new Array<number>(steps).fill(max);
   const requiredSet = new Array<boolean>(steps).fill(false);
-  // What the upper bound alone would need: a scale-up must hold until the next rescale is allowed.
-  const dwellSteps = Math.min(steps, Math.max(1, Math.ceil(config.minSecondsBetweenRescales / forecast.stepSeconds)));
+  // What the upper bound alone would need: a scale-up must hold until a scale-down is allowed.
+  const dwellSteps = Math.min(steps, Math.max(1, Math.ceil(config.scaleDownDwellSeconds / forecast.stepSeconds)));
   const upperRequired = new Array<number>(dwellSteps).fill(max);
   const upperSet = new Array<boolean>(dwellSteps).fill(false);
   for (let p = min; p <= max; p++) {
@@ -204,8 +210,8 @@ export function plan(input: PlanInput, config: PlannerConfig): Decision {
     };
   }
   if (planned < current) {
-    if (sinceLast < config.minSecondsBetweenRescales) return hold(`scale-down to ${planned} pays off`, `last rescale ${Math.round(sinceLast)} s ago (< ${config.minSecondsBetweenRescales} s)`);
-    if (lastHour >= config.maxRescalesPerHour) return hold(`scale-down to ${planned} pays off`, `${lastHour} rescales in the last hour (limit ${config.maxRescalesPerHour})`);
+    if (sinceLast < config.scaleDownDwellSeconds) return hold(`scale-down to ${planned} pays off`, `last rescale ${Math.round(sinceLast)} s ago (scale-down dwell ${config.scaleDownDwellSeconds} s)`);
+    if (lastHour >= config.scaleDownMaxRescalesPerHour) return hold(`scale-down to ${planned} pays off`, `${lastHour} rescales in the last hour (no scale-down from ${config.scaleDownMaxRescalesPerHour})`);
     return { ...base, action: 'scale-down', recommendedParallelism: planned, reason: `${planned} meets both SLOs for ${holdsFor} s and saves more than the rescale costs` };
   }
   return hold(`p=${current} is the cheapest schedule's choice`);

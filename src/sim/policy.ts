@@ -1,4 +1,5 @@
 import type { Signals } from '../observe/signals.js';
+import type { RescaleOutcome } from './twin.js';
 
 /** What an operator tells a scaling policy up front; never the job's true capacity. */
 export interface PolicyContext {
@@ -13,8 +14,6 @@ export interface PolicyContext {
    * from scale-out runs before deployment. Only policies that document needing it read it.
    */
   profile?: ReadonlyArray<{ parallelism: number; maxRate: number }>;
-  /** Peak arrival rate of the whole workload: only the clairvoyant `static` baseline may use it. */
-  peakArrivalRate?: number;
   /**
    * Smallest fixed parallelism meeting both SLOs throughout the workload, from the clairvoyant
    * lower bound: only the `static` baseline (a job sized for its known peak) uses it.
@@ -36,6 +35,11 @@ export interface Policy {
   /** Parallelism the job is deployed with; defaults to the scenario's initial parallelism. */
   readonly initialParallelism?: number;
   decide(signals: Signals): PolicyDecision | Promise<PolicyDecision>;
+  /**
+   * What became of the parallelism decide() just asked for, as the twin answered (`unchanged`
+   * when it equals the current one): a policy that tracks its rescales learns the outcome here.
+   */
+  rescaleOutcome?(outcome: RescaleOutcome): void;
   /** Releases what the policy holds (worker threads); called once after the run. */
   close?(): Promise<void>;
 }

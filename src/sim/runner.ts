@@ -29,9 +29,7 @@ export interface RunOptions {
 }
 
 /** The knowledge an operator hands every policy for this scenario. */
-export function policyContext(scenario: Scenario, trace: Trace, lowerBound: LowerBound): PolicyContext {
-  let peakArrivalRate = 0;
-  for (const v of trace.values) peakArrivalRate = Math.max(peakArrivalRate, v);
+export function policyContext(scenario: Scenario, lowerBound: LowerBound): PolicyContext {
   let peakSized = scenario.twin.minParallelism;
   for (const p of lowerBound.perSecond) peakSized = Math.max(peakSized, p);
   return {
@@ -40,7 +38,6 @@ export function policyContext(scenario: Scenario, trace: Trace, lowerBound: Lowe
     initialParallelism: scenario.twin.initialParallelism,
     slo: { ...scenario.slo },
     checkpointIntervalSeconds: scenario.twin.checkpointIntervalSeconds,
-    peakArrivalRate,
     peakSizedParallelism: peakSized,
   };
 }
@@ -57,7 +54,7 @@ export function scenarioArrivals(scenario: Scenario, trace: Trace): Float64Array
  */
 export async function runPolicy(scenario: Scenario, trace: Trace, factory: PolicyFactory, options: RunOptions): Promise<RunResult> {
   const arrivals = scenarioArrivals(scenario, trace);
-  const policy = factory(policyContext(scenario, trace, options.lowerBound));
+  const policy = factory(policyContext(scenario, options.lowerBound));
   const twin = new Twin(scenario, arrivals, {
     seed: options.seed,
     startTime: trace.startTime,
@@ -82,6 +79,9 @@ export async function runPolicy(scenario: Scenario, trace: Trace, factory: Polic
       if (decision.parallelism !== undefined && decision.parallelism !== from) {
         const outcome = twin.requestRescale(decision.parallelism);
         decisions.push({ second: second - 1, from, to: decision.parallelism, outcome, ...(decision.reason ? { reason: decision.reason } : {}) });
+        policy.rescaleOutcome?.(outcome);
+      } else if (decision.parallelism !== undefined) {
+        policy.rescaleOutcome?.('unchanged');
       }
     }
   } finally {

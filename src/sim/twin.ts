@@ -1,4 +1,5 @@
 import type { Scenario } from '../config/scenario.js';
+import { toSignals } from '../observe/prometheus-convert.js';
 import { JOB_STATUS_BY_CODE, JOB_STATUS_CODE, type JobStatus, type SignalHistory, type Signals } from '../observe/signals.js';
 import { capacityTable } from './capacity.js';
 import { seededNormal } from './random.js';
@@ -322,22 +323,6 @@ export class Twin {
       numRestarts: r.numRestarts.subarray(0, n),
       status: r.status.subarray(0, n),
     };
-    const i = n - 1;
-    return {
-      history,
-      latest: {
-        t: r.t[i] as number,
-        arrivalRate: r.arrivalRate[i] as number,
-        throughput: r.throughput[i] as number,
-        lag: r.lag[i] as number,
-        busyTimeMsPerSecond: r.busyTimeMsPerSecond[i] as number,
-        backPressuredTimeMsPerSecond: r.backPressuredTimeMsPerSecond[i] as number,
-        latencySeconds: r.latencySeconds[i] as number,
-        parallelism: r.parallelism[i] as number,
-        checkpointAgeSeconds: r.checkpointAgeSeconds[i] as number,
-        status: JOB_STATUS_BY_CODE[r.status[i] as number] ?? 'RUNNING',
-        numRestarts: r.numRestarts[i] as number,
-      },
-    };
+    return toSignals(history);
   }
 }

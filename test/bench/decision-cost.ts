@@ -7,9 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { loadScenario } from '../../src/config/scenario.js';
 import { DecisionPipeline } from '../../src/loop/decision-pipeline.js';
+import { toSignals } from '../../src/observe/prometheus-convert.js';
 import type { SignalHistory, Signals } from '../../src/observe/signals.js';
 import { clairvoyantLowerBound } from '../../src/sim/lower-bound.js';
-import { defaultPhoebeForecaster, phoebePipelineConfig } from '../../src/sim/policies/phoebe.js';
+import { defaultPhoebeForecaster, phoebeSettings } from '../../src/sim/policies/phoebe.js';
 import { policyContext, scenarioArrivals } from '../../src/sim/runner.js';
 import { loadTrace } from '../../src/sim/trace.js';
 import { Twin } from '../../src/sim/twin.js';
@@ -22,8 +23,9 @@ const HISTORY_SECONDS = 21_600;
 const scenario = loadScenario(join(REPO_ROOT, 'config', 'scenarios', 'cars.yaml'));
 const trace = loadTrace(scenario.tracePath);
 const arrivals = scenarioArrivals(scenario, trace).subarray(0, HISTORY_SECONDS + DECISIONS * 30);
-const context = policyContext(scenario, trace, clairvoyantLowerBound(scenario, arrivals));
-const config = phoebePipelineConfig(context);
+const context = policyContext(scenario, clairvoyantLowerBound(scenario, arrivals));
+const settings = phoebeSettings(context);
+const config = settings.pipeline;
 
 // 6 h of history with restarts and rescales in it, as the job would have produced.
 const twin = new Twin(scenario, arrivals, { seed: 1, startTime: trace.startTime });
@@ -44,16 +46,13 @@ function queryHistory(n: number): Signals {
     latencySeconds: copy(h.latencySeconds), parallelism: copy(h.parallelism), checkpointAgeSeconds: copy(h.checkpointAgeSeconds),
     numRestarts: copy(h.numRestarts), status: copy(h.status),
   };
-  const i = n - 1;
-  return {
-    history,
-    latest: {
-      t: history.t[i] as number, arrivalRate: history.arrivalRate[i] as number, throughput: history.throughput[i] as number,
-      lag: history.lag[i] as number, busyTimeMsPerSecond: history.busyTimeMsPerSecond[i] as number, backPressuredTimeMsPerSecond: 0,
-      latencySeconds: history.latencySeconds[i] as number, parallelism: history.parallelism[i] as number,
-      checkpointAgeSeconds: history.checkpointAgeSeconds[i] as number, status: 'RUNNING', numRestarts: history.numRestarts[i] as number,
-    },
-  };
+  return toSignals(history);
+}
+
+/** The pipeline's arguments for a decision on the first n points, made at the newest one's time. */
+function decisionAt(n: number): [Signals, number[], number] {
+  const signals = queryHistory(n);
+  return [signals, [], signals.latest.t];
 }
 
 async function measure(name: string, run: (k: number) => Promise<void>): Promise<{ name: string; p50: number; p95: number; max: number }> {
@@ -68,17 +67,17 @@ async function measure(name: string, run: (k: number) => Promise<void>): Promise
 
 // Cold: a new pipeline each time — every model learns the whole 6 h and the forecaster is fitted.
 const cold = await measure('cold start (new pipeline, full fit on 21,600 points)', async () => {
-  const pipeline = new DecisionPipeline(config, defaultPhoebeForecaster());
-  const outcome = await pipeline.decide(queryHistory(HISTORY_SECONDS));
+  const pipeline = new DecisionPipeline(config, defaultPhoebeForecaster(settings));
+  const outcome = await pipeline.decide(...decisionAt(HISTORY_SECONDS));
   if (outcome.kind !== 'decision') throw new Error(`no decision: ${outcome.reason}`);
   await pipeline.close();
 });
 
 // Steady state: one pipeline, a decision every 30 s on the growing history (as `phoebe run` does).
-const steadyPipeline = new DecisionPipeline(config, defaultPhoebeForecaster());
-await steadyPipeline.decide(queryHistory(HISTORY_SECONDS - 30));
+const steadyPipeline = new DecisionPipeline(config, defaultPhoebeForecaster(settings));
+await steadyPipeline.decide(...decisionAt(HISTORY_SECONDS - 30));
 const steady = await measure('steady state (every 30 s, history ≥ 21,600 points)', async (k) => {
-  const outcome = await steadyPipeline.decide(queryHistory(HISTORY_SECONDS + k * 30));
+  const outcome = await steadyPipeline.decide(...decisionAt(HISTORY_SECONDS + k * 30));
   if (outcome.kind !== 'decision') throw new Error(`no decision: ${outcome.reason}`);
 });
 await steadyPipeline.close();

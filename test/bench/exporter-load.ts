@@ -13,7 +13,7 @@ import { createApp, startServer } from '../../src/export/server.js';
 import { ControlLoop } from '../../src/loop/control-loop.js';
 import { DecisionPipeline } from '../../src/loop/decision-pipeline.js';
 import { clairvoyantLowerBound } from '../../src/sim/lower-bound.js';
-import { defaultPhoebeForecaster, phoebePipelineConfig } from '../../src/sim/policies/phoebe.js';
+import { defaultPhoebeForecaster, phoebeSettings } from '../../src/sim/policies/phoebe.js';
 import { policyContext, scenarioArrivals } from '../../src/sim/runner.js';
 import { loadTrace } from '../../src/sim/trace.js';
 import { Twin } from '../../src/sim/twin.js';
@@ -26,17 +26,20 @@ const DECISION_INTERVAL = 5;
 const scenario = loadScenario(join(REPO_ROOT, 'config', 'scenarios', 'cars.yaml'));
 const trace = loadTrace(scenario.tracePath);
 const arrivals = scenarioArrivals(scenario, trace);
-const context = policyContext(scenario, trace, clairvoyantLowerBound(scenario, arrivals));
+const context = policyContext(scenario, clairvoyantLowerBound(scenario, arrivals));
 const twin = new Twin(scenario, arrivals, { seed: 1, startTime: Math.floor(Date.now() / 1000) - 21_000 });
 for (let s = 0; s < 21_000; s++) twin.step();
 
 const recommend: Actuator = { mode: 'recommend', currentParallelism: async () => twin.parallelism, rescale: async () => ({ outcome: 'skipped', detail: 'recommend mode', seconds: 0 }) };
 const metrics = new PhoebeMetrics({ slo: { ...scenario.slo, latencyObjective: 0.98 }, minParallelism: context.minParallelism, maxParallelism: context.maxParallelism });
+const twinSettings = phoebeSettings(context);
+// Decisions more often than the configured interval, on a history whose clock is not the wall's.
+const settings = { ...twinSettings, intervalSeconds: DECISION_INTERVAL, quality: { ...twinSettings.quality, staleAfterSeconds: 1e9 } };
 const loop = new ControlLoop({
   // Every decision sees ~6 h of 1 s history, growing by one second per second.
   source: { read: async () => { if (!twin.done) twin.step(); return twin.signals(); } },
-  pipeline: new DecisionPipeline(phoebePipelineConfig(context), defaultPhoebeForecaster()),
-  actuator: recommend, metrics, intervalSeconds: DECISION_INTERVAL, staleAfterSeconds: 1e9, log: () => undefined,
+  settings, pipeline: new DecisionPipeline(settings.pipeline, defaultPhoebeForecaster(settings)),
+  actuator: recommend, metrics, log: () => undefined,
 });
 const server = await startServer(createApp(metrics.registry, loop), '127.0.0.1:0');
 loop.start();

@@ -7,15 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Actuator, RescaleRequest } from '../../src/act/actuator.js';
 import { parsePhoebeConfig } from '../../src/config/phoebe-config.js';
 import { Secret } from '../../src/util/secret.js';
 import { adminRouter, readAdminToken, tokensEqual, type AdminController, type AdminEvent } from '../../src/export/admin.js';
 import { PhoebeMetrics } from '../../src/export/metrics.js';
 import { createApp, startServer, type ServerState } from '../../src/export/server.js';
-import { ActuationLimits } from '../../src/act/actuation-gate.js';
 import { ControlLoop } from '../../src/loop/control-loop.js';
 import type { DecisionPipeline } from '../../src/loop/decision-pipeline.js';
+import { testSettings } from '../support/controller-settings.js';
+import { FakeActuator } from '../support/fake-actuator.js';
+import { settle } from '../support/fake-clock.js';
 
 const TOKEN = 'adm1n-T0ken-0123456789abcdef';
 const slo = { latencySeconds: 1, latencyObjective: 0.98, recoveryTimeSeconds: 180 };
@@ -159,24 +160,20 @@ describe('admin API', () => {
   });
 
   it('drives a real control loop: pause holds its rescales, force rescales once through the actuator and the limits', async () => {
-    const requests: RescaleRequest[] = [];
-    const actuator: Actuator = {
-      mode: 'flink-deployment', currentParallelism: async () => 4,
-      rescale: async (r) => { requests.push(r); return { outcome: 'completed', parallelism: r.parallelism, detail: 'ok', seconds: 0 }; },
-    };
-    const pipeline = { decide: async () => ({ kind: 'waiting', reason: 'test' }), recordRescale: () => undefined, close: async () => undefined } as unknown as DecisionPipeline;
+    const actuator = new FakeActuator({ mode: 'flink-deployment', parallelism: () => 4 });
+    const pipeline = { decide: async () => ({ kind: 'waiting', reason: 'test' }), close: async () => undefined } as unknown as DecisionPipeline;
     const metrics = new PhoebeMetrics({ defaultMetrics: false, slo, minParallelism: 1, maxParallelism: 12 });
     const loop = new ControlLoop({
-      source: { read: async () => { throw new Error('no source in this test'); } }, pipeline, actuator, metrics,
-      intervalSeconds: 30, staleAfterSeconds: 90, log: () => undefined, limits: new ActuationLimits({ minSecondsBetweenRescales: 600, maxRescalesPerHour: 4, circuitBreakerFailures: 2 }),
+      source: { read: async () => { throw new Error('no source in this test'); } }, pipeline, actuator, metrics, log: () => undefined,
+      settings: testSettings({ limits: { minSecondsBetweenRescales: 600, maxRescalesPerHour: 4, circuitBreakerFailures: 2 } }),
     });
     const base = await serve(adminRouter({ token: new Secret(TOKEN), controller: loop, bounds: { min: 1, max: 12 } }), metrics.registry);
     const a = (path: string, body?: string): Promise<Response> => post(`${base}/api/v1/admin/${path}`, { token: TOKEN, ...(body !== undefined ? { body } : {}) });
     expect((await a('pause')).status).toBe(200);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^phoebe_actuation_paused 1$/m);
     expect((await a('force-parallelism', '{"parallelism": 9}')).status).toBe(202);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(requests.map((r) => r.parallelism)).toEqual([9]);
+    await settle();
+    expect(actuator.asked).toEqual([9]);
     const again = await a('force-parallelism', '{"parallelism": 10}');
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({ reason: 'min-interval' });

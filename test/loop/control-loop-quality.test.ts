@@ -5,7 +5,6 @@
  * says why, phoebe_hold{reason} shows it; once the fault is gone phoebe resumes by itself.
  */
 import { describe, expect, it } from 'vitest';
-import type { Actuator, RescaleRequest } from '../../src/act/actuator.js';
 import { PhoebeMetrics } from '../../src/export/metrics.js';
 import { ControlLoop, type LoopEvent, type SignalSource } from '../../src/loop/control-loop.js';
 import type { DecisionPipeline, PipelineOutcome } from '../../src/loop/decision-pipeline.js';
@@ -18,6 +17,9 @@ import type { Signals } from '../../src/observe/signals.js';
 import { toSignals } from '../../src/observe/prometheus-convert.js';
 import type { Decision } from '../../src/planner/decision.js';
 import { history } from '../models/twin-history.js';
+import { testSettings } from '../support/controller-settings.js';
+import { FakeActuator } from '../support/fake-actuator.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const T0 = 1_700_000_000;
 const QUERIES = Object.fromEntries(QUERY_KEYS.map((k) => [k, k])) as QuerySet;
@@ -110,29 +112,26 @@ function eagerPipeline(): DecisionPipeline {
         budget: { violations: 0, allowed: 0, spent: 0, price: 1 }, forecastErrorRatio: null,
       };
     },
-    recordRescale(): void {},
     async close(): Promise<void> {},
   };
   return pipeline as unknown as DecisionPipeline;
 }
 
 function rig(options: { source?: (now: () => number) => SignalSource; onRescale?: () => void } = {}) {
-  let nowMs = (T0 + 0.4) * 1000;
-  const now = () => nowMs / 1000;
+  const clock = new FakeClock((T0 + 0.4) * 1000);
+  const now = () => clock.now() / 1000;
   const prometheus = new FaultyPrometheus(now);
   const source = new PrometheusSource({
     client: prometheus, queries: QUERIES, stepSeconds: 1, backfillSeconds: 600, carryForwardSeconds: 30, now, clockCheck: true,
   });
-  const requests: RescaleRequest[] = [];
-  const actuator: Actuator = {
-    mode: 'flink-rest',
-    currentParallelism: async () => 4,
-    async rescale(request) {
-      requests.push(request);
+  const actuator = new FakeActuator({
+    parallelism: () => 4,
+    outcome: () => {
       options.onRescale?.();
-      return { outcome: 'completed', parallelism: request.parallelism, detail: 'test', seconds: 0 };
+      return 'completed';
     },
-  };
+  });
+  const requests = actuator.requests;
   const events: LoopEvent[] = [];
   const metrics = new PhoebeMetrics({ defaultMetrics: false, slo: { latencySeconds: 1, latencyObjective: 0.98, recoveryTimeSeconds: 180 }, minParallelism: 2, maxParallelism: 24 });
   const signalSource: SignalSource = options.source?.(now) ?? {
@@ -143,11 +142,15 @@ function rig(options: { source?: (now: () => number) => SignalSource; onRescale?
     },
     quality: () => source.quality(),
   };
-  const loop = new ControlLoop({
-    source: signalSource, pipeline: eagerPipeline(), actuator, metrics, intervalSeconds: 10, staleAfterSeconds: 60,
-    quality: { settleSeconds: 60, ownRescaleGraceSeconds: 5 }, log: (e) => events.push(e), now: () => nowMs,
+  // Every tick that gets through acts: the rate limits are out of the way.
+  const settings = testSettings({
+    intervalSeconds: 10, minHistorySeconds: 0, quality: { staleAfterSeconds: 60, settleSeconds: 60, ownRescaleGraceSeconds: 5 },
+    limits: { minSecondsBetweenRescales: 0, maxRescalesPerHour: 1000 },
   });
-  const advance = (seconds: number): void => { nowMs += seconds * 1000; };
+  const loop = new ControlLoop({
+    source: signalSource, settings, pipeline: eagerPipeline(), actuator, metrics, log: (e) => events.push(e), clock,
+  });
+  const advance = (seconds: number): Promise<void> => clock.advance(seconds * 1000);
   const holds = async (): Promise<HoldReason[]> => {
     const body = await metrics.registry.metrics();
     return HOLD_REASONS.filter((r) => new RegExp(`^phoebe_hold\\{reason="${r}"\\} 1$`, 'm').test(body));
@@ -173,15 +176,15 @@ describe('ControlLoop on bad or missing data', () => {
   for (const { fault, reason, detail } of CASES) {
     it(`${fault}: holds with reason ${reason}, never acts, resumes by itself`, async () => {
       const { prometheus, loop, requests, events, advance, holds, ready } = rig();
-      advance(600);
+      await advance(600);
       await loop.tick();
       expect(loop.readiness(), JSON.stringify(events.at(-1))).toEqual({ ready: true, reason: 'ready' });
       expect(requests.length).toBe(1);
-      advance(10);
+      await advance(10);
       prometheus.inject(fault);
       // Five decisions' worth (50 s) of the fault: no action at all.
       for (let k = 0; k < 5; k++) {
-        advance(10);
+        await advance(10);
         await loop.tick();
         const readiness = loop.readiness();
         expect(readiness.ready, `${fault} tick ${k} ${JSON.stringify(events.slice(-3))}`).toBe(false);
@@ -196,7 +199,7 @@ describe('ControlLoop on bad or missing data', () => {
       prometheus.inject(undefined);
       // Good data again (a restart settles 60 s after it happened): resumes without help.
       for (let k = 0; k < 4 && !loop.readiness().ready; k++) {
-        advance(10);
+        await advance(10);
         await loop.tick();
       }
       expect(loop.readiness(), JSON.stringify(events.at(-1))).toEqual({ ready: true, reason: 'ready' });
@@ -210,14 +213,14 @@ describe('ControlLoop on bad or missing data', () => {
 
   it('no samples for the job at all: holds with no_data until they come', async () => {
     const { prometheus, loop, requests, advance, holds } = rig();
-    advance(600);
+    await advance(600);
     prometheus.inject('empty', 0);
     await loop.tick();
     expect(loop.readiness()).toEqual({ ready: false, reason: 'holding (no_data): Prometheus returned no samples for the job yet' });
     expect(await holds()).toEqual(['no_data']);
     expect(requests).toEqual([]);
     prometheus.inject(undefined);
-    advance(10);
+    await advance(10);
     await loop.tick();
     expect(loop.readiness().ready).toBe(true);
     await loop.stop();
@@ -227,11 +230,11 @@ describe('ControlLoop on bad or missing data', () => {
     let resubmit = (): void => {};
     const { prometheus, loop, requests, advance, events } = rig({ onRescale: () => resubmit() });
     resubmit = () => prometheus.resubmit();
-    advance(600);
+    await advance(600);
     for (let k = 0; k < 4; k++) {
       await loop.tick();
       expect(loop.readiness(), JSON.stringify(events.at(-1))).toEqual({ ready: true, reason: 'ready' });
-      advance(10);
+      await advance(10);
     }
     expect(requests.length).toBe(4);
     await loop.stop();
@@ -256,7 +259,7 @@ describe('ControlLoop on bad or missing data', () => {
         };
       },
     });
-    advance(600);
+    await advance(600);
     await loop.tick();
     expect(requests.length).toBe(1);
     const faults: [typeof mutate, HoldReason][] = [
@@ -267,14 +270,14 @@ describe('ControlLoop on bad or missing data', () => {
     ];
     for (const [fault, reason] of faults) {
       mutate = fault;
-      advance(10);
+      await advance(10);
       await loop.tick();
       expect(loop.readiness().reason).toContain(`holding (${reason})`);
       expect(await holds()).toEqual([reason]);
       expect(requests.length).toBe(1);
     }
     mutate = undefined;
-    advance(10);
+    await advance(10);
     await loop.tick();
     expect(loop.readiness().ready).toBe(true);
     expect(requests.length).toBe(2);

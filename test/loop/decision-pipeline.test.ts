@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Forecast, ForecastAccuracy, Forecaster } from '../../src/forecast/types.js';
 import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig, type PipelineOutcome } from '../../src/loop/decision-pipeline.js';
 import { DEFAULT_PLANNER } from '../../src/planner/planner.js';
+import type { Signals } from '../../src/observe/signals.js';
 import { Twin } from '../../src/sim/twin.js';
 import { constant, scenario } from '../sim/fixtures.js';
 
@@ -54,6 +55,8 @@ class FlatForecaster implements Forecaster {
 function pipelineConfig(over: Partial<PipelineConfig> = {}): PipelineConfig {
   return {
     ...DEFAULT_PIPELINE,
+    bucketSeconds: 30,
+    horizonSteps: 20,
     planner: { ...DEFAULT_PLANNER, minParallelism: 2, maxParallelism: 24, slo: { latencySeconds: 1, recoveryTimeSeconds: 180 } },
     priors: { checkpointIntervalSeconds: 10, restartDowntimeSeconds: 30, rescaleDowntimeSeconds: 10 },
     ...over,
@@ -68,9 +71,14 @@ async function drive(twin: Twin, pipeline: DecisionPipeline, every = 30): Promis
   const outcomes: PipelineOutcome[] = [];
   while (!twin.done) {
     twin.step();
-    if (twin.elapsed % every === 0) outcomes.push(await pipeline.decide(twin.signals()));
+    if (twin.elapsed % every === 0) outcomes.push(await decide(pipeline, twin.signals()));
   }
   return outcomes;
+}
+
+/** A decision at the newest sample's time, with no rescale made. */
+function decide(pipeline: DecisionPipeline, signals: Signals): Promise<PipelineOutcome> {
+  return pipeline.decide(signals, [], signals.latest.t);
 }
 
 const ramp = (seconds: number): number[] => Array.from({ length: seconds }, (_, s) => 3000 + s);
@@ -80,13 +88,13 @@ describe('DecisionPipeline', () => {
     const pipeline = new DecisionPipeline(pipelineConfig(), new FlatForecaster());
     const restarting = new Twin(scenario({ failures: [0] }), Float64Array.from(constant(6000, 10)), { seed: 1 });
     restarting.step();
-    expect(await pipeline.decide(restarting.signals())).toEqual({ kind: 'waiting', reason: 'job is RESTARTING' });
+    expect(await decide(pipeline, restarting.signals())).toEqual({ kind: 'waiting', reason: 'job is RESTARTING' });
 
     const rescaling = new Twin(scenario(), Float64Array.from(constant(6000, 100)), { seed: 1 });
     for (let s = 0; s < 50; s++) rescaling.step();
     rescaling.requestRescale(12);
     rescaling.step();
-    expect(await pipeline.decide(rescaling.signals())).toEqual({ kind: 'waiting', reason: 'job is RESCALING' });
+    expect(await decide(pipeline, rescaling.signals())).toEqual({ kind: 'waiting', reason: 'job is RESCALING' });
   });
 
   it("is 'waiting' until 5 capacity samples are seen, then decides on the persistence forecast", async () => {
@@ -94,9 +102,9 @@ describe('DecisionPipeline', () => {
     const pipeline = new DecisionPipeline(pipelineConfig(), forecaster);
     const twin = new Twin(scenario(), Float64Array.from(constant(6000, 100)), { seed: 1 });
     for (let s = 0; s < 4; s++) twin.step();
-    expect(await pipeline.decide(twin.signals())).toEqual({ kind: 'waiting', reason: 'no capacity observation yet' });
+    expect(await decide(pipeline, twin.signals())).toEqual({ kind: 'waiting', reason: 'no capacity observation yet' });
     twin.step();
-    const outcome = await pipeline.decide(twin.signals());
+    const outcome = await decide(pipeline, twin.signals());
     expect(outcome.kind).toBe('decision');
     if (outcome.kind !== 'decision') return;
     expect(outcome.forecastSource).toBe('persistence (warming up)');

@@ -170,7 +170,7 @@ describe('plan: scale-ups', () => {
 
   it('one scale-up covers what the upper bound needs until the next rescale is allowed', () => {
     // Central forecast flat at 6200 (needs 9); beyond the safety horizon the upper bound is
-    // 7000 (needs 10). The scale-up must hold for minSecondsBetweenRescales = 600 s, so it goes to 10.
+    // 7000 (needs 10). The scale-up must hold for scaleDownDwellSeconds = 600 s, so it goes to 10.
     const mean = new Array<number>(20).fill(6200);
     const upper = [...new Array<number>(10).fill(6200), ...new Array<number>(10).fill(7000)];
     const d = plan(input({ rate: 6200, currentParallelism: 8, forecast: { stepSeconds: 30, mean, upper } }), config);
@@ -208,21 +208,21 @@ describe('plan: scale-downs', () => {
     expect(d.schedule[0]).toBe(12);
   });
 
-  it('is held within minSecondsBetweenRescales of the last rescale', () => {
+  it('is held within scaleDownDwellSeconds of the last rescale', () => {
     const d = plan(input({ rate: 6200, currentParallelism: 12, violationPrice: 10, rescaleTimes: [NOW - 300] }), config);
     expect(d.action).toBe('hold');
     expect(d.recommendedParallelism).toBe(12);
     expect(d.schedule[0]).toBe(9);
-    expect(d.heldBy).toBe('last rescale 300 s ago (< 600 s)');
+    expect(d.heldBy).toBe('last rescale 300 s ago (scale-down dwell 600 s)');
     // At 600 s it goes ahead.
     expect(plan(input({ rate: 6200, currentParallelism: 12, violationPrice: 10, rescaleTimes: [NOW - 600] }), config).action).toBe('scale-down');
   });
 
-  it('is held past maxRescalesPerHour', () => {
+  it('is held once scaleDownMaxRescalesPerHour rescales started in the last hour', () => {
     const four = [NOW - 3500, NOW - 3000, NOW - 2000, NOW - 1000];
     const d = plan(input({ rate: 6200, currentParallelism: 12, violationPrice: 10, rescaleTimes: four }), config);
     expect(d.action).toBe('hold');
-    expect(d.heldBy).toBe('4 rescales in the last hour (limit 4)');
+    expect(d.heldBy).toBe('4 rescales in the last hour (no scale-down from 4)');
     // The oldest one dropping out of the hour frees it.
     const older = [NOW - 3600, NOW - 3000, NOW - 2000, NOW - 1000];
     expect(plan(input({ rate: 6200, currentParallelism: 12, violationPrice: 10, rescaleTimes: older }), config).action).toBe('scale-down');

@@ -31,7 +31,8 @@ export class FakeClock implements Clock {
     return this.t;
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return settle();
     if (this.options.autoAdvance) {
       return settle().then(() => {
         this.t = Math.max(this.t, this.t + Math.max(0, ms));
@@ -39,7 +40,14 @@ export class FakeClock implements Clock {
     }
     if (!(ms > 0)) return settle();
     return new Promise((resolve) => {
-      this.sleepers.push({ at: this.t + ms, seq: this.seq++, wake: resolve });
+      const sleeper: Sleeper = { at: this.t + ms, seq: this.seq++, wake: resolve };
+      this.sleepers.push(sleeper);
+      // An abort wakes the sleeper now, without moving time.
+      signal?.addEventListener('abort', () => {
+        const i = this.sleepers.indexOf(sleeper);
+        if (i >= 0) this.sleepers.splice(i, 1);
+        resolve();
+      }, { once: true });
     });
   }
 

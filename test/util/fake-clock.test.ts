@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/util/clock.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 describe('FakeClock', () => {
@@ -33,5 +34,29 @@ describe('FakeClock', () => {
     await clock.sleep(60_000);
     await clock.sleep(-5);
     expect(clock.now()).toBe(60_000);
+  });
+
+  it('an aborted sleep resolves at once without moving time', async () => {
+    const clock = new FakeClock(0);
+    const abort = new AbortController();
+    let woke = false;
+    const sleeping = clock.sleep(30_000, abort.signal).then(() => { woke = true; });
+    abort.abort();
+    await sleeping;
+    expect(woke).toBe(true);
+    expect(clock.now()).toBe(0);
+    expect(clock.pending).toBe(0);
+    await clock.sleep(1000, abort.signal);
+    expect(clock.now()).toBe(0);
+  });
+});
+
+describe('systemClock', () => {
+  it('an aborted sleep resolves at once and leaves no timer behind', async () => {
+    const abort = new AbortController();
+    const sleeping = systemClock.sleep(3_600_000, abort.signal);
+    abort.abort();
+    // Resolved by the abort (an hour's timer would fail the test by its timeout).
+    await expect(sleeping).resolves.toBeUndefined();
   });
 });

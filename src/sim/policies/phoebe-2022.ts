@@ -1,12 +1,17 @@
 import { EnsembleForecaster } from '../../forecast/forecaster.js';
 import type { Forecaster } from '../../forecast/types.js';
+import { observeDowntimes } from '../../models/downtime.js';
 import { JOB_STATUS_CODE, indexAtOrAfter, type SignalHistory, type Signals } from '../../observe/signals.js';
+import { bucketMeans } from '../../observe/window.js';
 import type { Policy, PolicyContext, PolicyDecision } from '../policy.js';
+import {
+  arrivalProfile, capacityAt, chooseParallelism, fitCapacityModel, maxBinMean, predictLatency, quietPeriodOver, recoveryTime, shouldRescale,
+  type CandidateEvaluation, type CapacityModel, type CapacityObservation, type Choice,
+} from './phoebe-2022-rules.js';
 
 /**
- * The decision rules of the original Phoebe prototype (CCGrid 2022), as EVALUATION.md lists
- * them under "The `phoebe-2022` rules". This is a baseline to compare against, so its flaws
- * (the truncated recovery iteration, the integer window lengths) are kept on purpose.
+ * The original Phoebe prototype (CCGrid 2022) as a twin policy: what it learns from the signals
+ * and when it applies its rules (phoebe-2022-rules.ts).
  */
 
 export const PHOEBE_2022_DEFAULTS = {
@@ -43,269 +48,20 @@ export const PHOEBE_2022_DEFAULTS = {
 export type Phoebe2022Config = { -readonly [K in keyof typeof PHOEBE_2022_DEFAULTS]: number };
 
 // ---------------------------------------------------------------------------------------------
-// Pure rules.
-
-/** The quiet-period gate. A sample at t covers the second [t, t + 1), hence the + 1. */
-export function quietPeriodOver(now: number, lastChangeAt: number, quietPeriodSeconds: number): boolean {
-  return now - lastChangeAt + 1 >= quietPeriodSeconds;
-}
-
-/**
- * The highest of `bins` equal-bin means. When the length is not a multiple of `bins`, bin j
- * covers [⌊j·n/bins⌋, ⌊(j+1)·n/bins⌋); empty bins (n < bins) are skipped.
- */
-export function maxBinMean(values: readonly number[], bins: number): number {
-  const n = values.length;
-  let best = Number.NEGATIVE_INFINITY;
-  for (let j = 0; j < bins; j++) {
-    const from = Math.floor((j * n) / bins);
-    const to = Math.floor(((j + 1) * n) / bins);
-    if (to <= from) continue;
-    let sum = 0;
-    for (let k = from; k < to; k++) sum += values[k] as number;
-    best = Math.max(best, sum / (to - from));
-  }
-  return n === 0 ? 0 : best;
-}
-
-export interface CapacityObservation {
-  parallelism: number;
-  /** Maximum throughput at that parallelism: throughput ÷ busy ratio (the true processing rate). */
-  maxRate: number;
-}
-
-/** maxRate(p) = intercept + slope · p. */
-export interface CapacityModel {
-  intercept: number;
-  slope: number;
-}
-
-/**
- * Least-squares line of maximum throughput on parallelism. With a single distinct parallelism
- * a line is undetermined, so it falls back to proportional scaling through the origin (what a
- * job without fixed overheads would do); it does the same if noise makes the slope ≤ 0, since a
- * model where more slots mean less capacity would make every choice absurd.
- */
-export function fitCapacityModel(observations: readonly CapacityObservation[]): CapacityModel | undefined {
-  const n = observations.length;
-  if (n === 0) return undefined;
-  let pMean = 0;
-  let yMean = 0;
-  for (const o of observations) {
-    pMean += o.parallelism;
-    yMean += o.maxRate;
-  }
-  pMean /= n;
-  yMean /= n;
-  let sxx = 0;
-  let sxy = 0;
-  let spp = 0;
-  let spy = 0;
-  for (const o of observations) {
-    sxx += (o.parallelism - pMean) ** 2;
-    sxy += (o.parallelism - pMean) * (o.maxRate - yMean);
-    spp += o.parallelism ** 2;
-    spy += o.parallelism * o.maxRate;
-  }
-  if (sxx > 0 && sxy > 0) {
-    const slope = sxy / sxx;
-    return { intercept: yMean - slope * pMean, slope };
-  }
-  return { intercept: 0, slope: spp > 0 ? spy / spp : 0 };
-}
-
-export function capacityAt(model: CapacityModel, parallelism: number): number {
-  return model.intercept + model.slope * parallelism;
-}
-
-/**
- * Arrivals per second over [start, end): the observed past followed by the forecast. Prefix
- * sums make a window's record count O(1), since every candidate iterates many windows.
- */
-export interface ArrivalProfile {
-  readonly start: number;
-  /** Exclusive: the forecast's end. */
-  readonly end: number;
-  readonly cumulative: Float64Array;
-}
-
-export function arrivalProfile(start: number, ratesPerSecond: ArrayLike<number>): ArrivalProfile {
-  const cumulative = new Float64Array(ratesPerSecond.length + 1);
-  for (let k = 0; k < ratesPerSecond.length; k++) cumulative[k + 1] = (cumulative[k] as number) + (ratesPerSecond[k] as number);
-  return { start, end: start + ratesPerSecond.length, cumulative };
-}
-
-/** Records arriving in [from, to), clipped to the profile. */
-export function recordsBetween(profile: ArrivalProfile, from: number, to: number): number {
-  const a = Math.min(profile.end, Math.max(profile.start, from)) - profile.start;
-  const b = Math.min(profile.end, Math.max(profile.start, to)) - profile.start;
-  return b > a ? (profile.cumulative[b] as number) - (profile.cumulative[a] as number) : 0;
-}
-
-export interface RecoveryEstimate {
-  /** D + Σ t_k. */
-  seconds: number;
-  /** The t_k of every window, in order. */
-  steps: number[];
-  /** Whether the iteration stopped at the forecast's end rather than at t_k < 1 s. */
-  truncated: boolean;
-}
-
-/**
- * The original's recovery-time iteration for one capacity, with a failure at `now`: the
- * backlog of [now − C, now + D) takes t_1 = records / capacity to process, the records arriving
- * meanwhile, in [now + D, now + D + ⌈t_1⌉), take t_2, and so on until t_k < 1 s. A window
- * reaching past the forecast's end is cut there and ends the iteration: the original truncated
- * the same way, which underestimates recovery when capacity barely exceeds the load. Because
- * windows are whole seconds, a t_k in (1, 2] makes the next window 2 s long, whose t is
- * 2λ/capacity: above ρ = 0.5 the iteration never gets under 1 s and runs to the forecast's end,
- * so the original's rule in effect asks for that much headroom.
- */
-export function recoveryTime(
-  profile: ArrivalProfile,
-  now: number,
-  checkpointIntervalSeconds: number,
-  downtimeSeconds: number,
-  capacity: number,
-): RecoveryEstimate {
-  if (!(capacity > 0)) return { seconds: Number.POSITIVE_INFINITY, steps: [], truncated: false };
-  const steps: number[] = [];
-  let from = now - checkpointIntervalSeconds;
-  let to = now + downtimeSeconds;
-  let truncated = false;
-  for (;;) {
-    if (to >= profile.end) {
-      to = profile.end;
-      truncated = true;
-    }
-    const t = recordsBetween(profile, from, to) / capacity;
-    steps.push(t);
-    // Each loop advances `to` by ⌈t⌉ ≥ 1 s towards the profile's end, so this terminates.
-    if (truncated || t < 1) break;
-    from = to;
-    to += Math.ceil(t);
-  }
-  let catchUp = 0;
-  for (const t of steps) catchUp += t;
-  return { seconds: downtimeSeconds + catchUp, steps, truncated };
-}
-
-/**
- * Latency model: latency ≈ a / (1 − ρ), the queueing-delay shape of a single server, where ρ is
- * the utilisation the job would run at. `a` comes from observed seconds without backlog (their
- * latency is then all queueing), so it is the job's latency at zero load.
- */
-export function predictLatency(a: number, throughput: number, capacity: number): number {
-  if (!(capacity > 0)) return Number.POSITIVE_INFINITY;
-  const rho = throughput / capacity;
-  return rho < 1 ? a / (1 - rho) : Number.POSITIVE_INFINITY;
-}
-
-export interface ValueAtParallelism {
-  parallelism: number;
-  value: number;
-}
-
-/**
- * The original's 5 % hysteresis: a candidate replaces the current pick when it is more than
- * `h` better, or when it is within `h` and uses fewer slots. Candidates are visited in the order
- * given (the policy gives ascending parallelism, so in practice a larger p must be more than 5 %
- * better to win: the smallest p close to the best).
- */
-export function pickWithHysteresis(candidates: readonly ValueAtParallelism[], h: number): ValueAtParallelism | undefined {
-  let pick: ValueAtParallelism | undefined;
-  for (const c of candidates) {
-    if (Number.isNaN(c.value)) continue;
-    if (pick === undefined) {
-      pick = c;
-      continue;
-    }
-    const better = Number.isFinite(pick.value) ? c.value < pick.value * (1 - h) : c.value < pick.value;
-    const closeAndSmaller = c.parallelism < pick.parallelism && c.value <= pick.value * (1 + h);
-    if (better || closeAndSmaller) pick = c;
-  }
-  return pick;
-}
-
-export interface CandidateEvaluation {
-  parallelism: number;
-  recoverySeconds: number;
-  latencySeconds: number;
-}
-
-export interface Choice {
-  parallelism: number;
-  /** 'valid': the smallest p meeting both; 'fallback': none did. */
-  rule: 'valid' | 'fallback';
-}
-
-/**
- * The smallest p valid on both (recovery strictly under the target, latency within the SLO);
- * if none is, the larger of the p with the lowest recovery time and the p with the lowest
- * latency, each picked with hysteresis. Candidates in ascending parallelism.
- */
-export function chooseParallelism(
-  candidates: readonly CandidateEvaluation[],
-  slo: { recoveryTimeSeconds: number; latencySeconds: number },
-  hysteresis: number,
-): Choice | undefined {
-  for (const c of candidates) {
-    if (c.recoverySeconds < slo.recoveryTimeSeconds && c.latencySeconds <= slo.latencySeconds) return { parallelism: c.parallelism, rule: 'valid' };
-  }
-  const byRecovery = pickWithHysteresis(candidates.map((c) => ({ parallelism: c.parallelism, value: c.recoverySeconds })), hysteresis);
-  const byLatency = pickWithHysteresis(candidates.map((c) => ({ parallelism: c.parallelism, value: c.latencySeconds })), hysteresis);
-  if (byRecovery === undefined || byLatency === undefined) return undefined;
-  return { parallelism: Math.max(byRecovery.parallelism, byLatency.parallelism), rule: 'fallback' };
-}
-
-/** Any scale-up; scale-downs only by at least `minScaleDownStep` slots. */
-export function shouldRescale(current: number, choice: number, minScaleDownStep: number): boolean {
-  return choice > current || choice <= current - minScaleDownStep;
-}
-
-/**
- * Means of `column` over consecutive buckets [from + kB, from + (k+1)B) up to `to` (exclusive).
- * A bucket without samples (a scrape gap) repeats the previous mean.
- */
-export function bucketMeans(history: SignalHistory, column: 'arrivalRate', from: number, to: number, bucketSeconds: number): { t: number[]; y: number[] } {
-  const t: number[] = [];
-  const y: number[] = [];
-  const values = history[column];
-  let previous = 0;
-  let i = indexAtOrAfter(history, from);
-  for (let start = from; start + bucketSeconds <= to; start += bucketSeconds) {
-    const end = start + bucketSeconds;
-    let sum = 0;
-    let n = 0;
-    while (i < history.length && (history.t[i] as number) < end) {
-      sum += values[i] as number;
-      n++;
-      i++;
-    }
-    previous = n > 0 ? sum / n : previous;
-    t.push(start);
-    y.push(previous);
-  }
-  return { t, y };
-}
-
-// ---------------------------------------------------------------------------------------------
 // What the policy learns from the signals it has seen.
 
 /**
- * Scans each new stretch of history once: changes (failures, rescales), RESTARTING spells,
- * capacity observations and the latency model's evidence. Keyed by time, not index, so a
+ * Scans each new stretch of history once: changes (failures, rescales), capacity observations
+ * and the latency model's evidence. Keyed by time, not index, so a
  * history that drops old samples (a Prometheus range) works too.
  */
 class Observations {
   lastChangeAt: number | undefined;
   readonly capacity: CapacityObservation[] = [];
-  readonly restartSpells: number[] = [];
   private seeded = false;
   private scannedUntil = Number.NEGATIVE_INFINITY;
   private prevStatus: number | undefined;
   private prevRestarts: number | undefined;
-  private restartingSince: number | undefined;
   private latencySum = 0;
   private latencyCount = 0;
   private latencyFloor = Number.POSITIVE_INFINITY;
@@ -329,11 +85,6 @@ class Observations {
       // or anyone's) starts a new quiet period too.
       if ((this.prevRestarts !== undefined && restarts > this.prevRestarts) || (!running && this.prevStatus === JOB_STATUS_CODE.RUNNING)) {
         this.lastChangeAt = Math.max(this.lastChangeAt, t);
-      }
-      if (status === JOB_STATUS_CODE.RESTARTING && this.prevStatus !== JOB_STATUS_CODE.RESTARTING) this.restartingSince = t;
-      if (status !== JOB_STATUS_CODE.RESTARTING && this.restartingSince !== undefined) {
-        this.restartSpells.push(t - this.restartingSince);
-        this.restartingSince = undefined;
       }
       if (running) this.observeRunning(history, i, groups);
       this.prevStatus = status;
@@ -372,12 +123,11 @@ class Observations {
     }
   }
 
-  /** Mean length of the completed RESTARTING spells, or the prior before any. */
-  downtimeSeconds(): number {
-    if (this.restartSpells.length === 0) return this.cfg.downtimePriorSeconds;
-    let sum = 0;
-    for (const d of this.restartSpells) sum += d;
-    return sum / this.restartSpells.length;
+  /** Mean length of the completed RESTARTING spells in the history, or the prior before any. */
+  downtimeSeconds(history: SignalHistory): number {
+    const spells = observeDowntimes(history).restarts;
+    if (spells.length === 0) return this.cfg.downtimePriorSeconds;
+    return spells.reduce((a, d) => a + d, 0) / spells.length;
   }
 
   /**
@@ -437,7 +187,7 @@ export function defaultPhoebe2022Forecaster(): Forecaster {
  *   stop of the job (RESTARTING or RESCALING), a rise of numRestarts, or our own rescale request;
  * - capacity observations are one per parallelism per decision interval, Σthroughput ÷ Σbusy
  *   over its RUNNING seconds; the first one at the initial parallelism counts twice (the seed);
- * - D is the mean length of the RESTARTING spells seen so far (the prior before the first);
+ * - D is the mean length of the RESTARTING spells in the history (the prior before the first);
  * - the recovery windows use the history's arrival rates up to now and the forecast (each
  *   10 s step held for its 10 s) after, and end where the forecast ends.
  */
@@ -506,7 +256,7 @@ export function phoebe2022Policy(context: PolicyContext, options: Phoebe2022Opti
       for (let k = 0; k < mean.length; k++) rates.fill(mean[k] as number, C + 1 + k * cfg.bucketSeconds, C + 1 + (k + 1) * cfg.bucketSeconds);
       const profile = arrivalProfile(now - C, rates);
 
-      const downtime = seen.downtimeSeconds();
+      const downtime = seen.downtimeSeconds(history);
       const a = seen.latencyBase();
       const candidates: CandidateEvaluation[] = [];
       for (let p = context.minParallelism; p <= context.maxParallelism; p++) {

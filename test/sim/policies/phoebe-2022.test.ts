@@ -4,23 +4,21 @@ import { loadScenario } from '../../../src/config/scenario.js';
 import type { Forecast, Forecaster } from '../../../src/forecast/types.js';
 import { JOB_STATUS_CODE, type SignalHistory } from '../../../src/observe/signals.js';
 import { clairvoyantLowerBound } from '../../../src/sim/lower-bound.js';
+import { bucketMeans } from '../../../src/observe/window.js';
+import { phoebe2022Policy, type Phoebe2022Evaluation, type Phoebe2022Options } from '../../../src/sim/policies/phoebe-2022.js';
 import {
   arrivalProfile,
-  bucketMeans,
   capacityAt,
   chooseParallelism,
   fitCapacityModel,
   maxBinMean,
-  phoebe2022Policy,
   pickWithHysteresis,
   predictLatency,
   quietPeriodOver,
   recordsBetween,
   recoveryTime,
   shouldRescale,
-  type Phoebe2022Evaluation,
-  type Phoebe2022Options,
-} from '../../../src/sim/policies/phoebe-2022.js';
+} from '../../../src/sim/policies/phoebe-2022-rules.js';
 import { runPolicy, scenarioArrivals } from '../../../src/sim/runner.js';
 import { loadTrace } from '../../../src/sim/trace.js';
 import { constant, scenario, trace } from '../fixtures.js';

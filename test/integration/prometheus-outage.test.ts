@@ -5,7 +5,7 @@
  * phoebe_hold, and resumes by itself each time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Actuator, RescaleRequest } from '../../src/act/actuator.js';
+import type { RescaleRequest } from '../../src/act/actuator.js';
 import { PhoebeMetrics } from '../../src/export/metrics.js';
 import { createApp, startServer } from '../../src/export/server.js';
 import { ControlLoop, type LoopEvent } from '../../src/loop/control-loop.js';
@@ -19,6 +19,8 @@ import { startLiveTwinServer, type LiveTwinServer } from '../../src/sim/live/ser
 import { findPrometheus, startPrometheus } from '../e2e/prometheus-harness.js';
 import { makeCluster } from '../sim/live/helpers.js';
 import { prometheusOutages, type PrometheusOutages } from '../support/prometheus-restart.js';
+import { testSettings } from '../support/controller-settings.js';
+import { FakeActuator } from '../support/fake-actuator.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -41,7 +43,6 @@ function eagerPipeline(): DecisionPipeline {
         budget: { violations: 0, allowed: 0, spent: 0, price: 1 },
       };
     },
-    recordRescale(): void {},
     async close(): Promise<void> {},
   } as unknown as DecisionPipeline;
 }
@@ -52,7 +53,7 @@ let outages: PrometheusOutages;
 let loop: ControlLoop;
 let metrics: PhoebeMetrics;
 let server: Awaited<ReturnType<typeof startServer>>;
-const requests: RescaleRequest[] = [];
+let requests: RescaleRequest[] = [];
 const events: LoopEvent[] = [];
 
 beforeAll(async () => {
@@ -67,15 +68,9 @@ beforeAll(async () => {
     queries: defaultQueries({ jobName: 'twin-test', sourceTaskPattern: DEFAULT_SOURCE_TASK_PATTERN, rateWindow: '5s', latencyQuantile: 0.99 }),
     stepSeconds: 1, backfillSeconds: 600, carryForwardSeconds: 30, clockCheck: true,
   });
-  const actuator: Actuator = {
-    mode: 'flink-rest',
-    currentParallelism: async () => 10,
-    // Records the request only: the twin keeps its parallelism, so every tick wants to act.
-    async rescale(request) {
-      requests.push(request);
-      return { outcome: 'completed', parallelism: request.parallelism, detail: 'recorded', seconds: 0 };
-    },
-  };
+  // Records the request only: the twin keeps its parallelism, so every tick wants to act.
+  const actuator = new FakeActuator({ parallelism: () => 10 });
+  requests = actuator.requests;
   metrics = new PhoebeMetrics({ defaultMetrics: false, slo: { latencySeconds: 1, latencyObjective: 0.98, recoveryTimeSeconds: 180 }, minParallelism: 2, maxParallelism: 24 });
   loop = new ControlLoop({
     source: {
@@ -86,8 +81,12 @@ beforeAll(async () => {
       },
       quality: () => source.quality(),
     },
-    pipeline: eagerPipeline(), actuator, metrics, intervalSeconds: 1, staleAfterSeconds: 60,
-    quality: { settleSeconds: 10 }, log: (e) => events.push(e),
+    // Every tick that gets through acts: the rate limits are out of the way.
+    settings: testSettings({
+      intervalSeconds: 1, minHistorySeconds: 0, quality: { staleAfterSeconds: 60, settleSeconds: 10, ownRescaleGraceSeconds: 60 },
+      limits: { minSecondsBetweenRescales: 0, maxRescalesPerHour: 100_000 },
+    }),
+    pipeline: eagerPipeline(), actuator, metrics, log: (e) => events.push(e),
   });
   server = await startServer(createApp(metrics.registry, loop), '127.0.0.1:0');
 }, 60_000);
