@@ -5,11 +5,26 @@
 export interface Clock {
   /** Wall time, ms since the Unix epoch. */
   now(): number;
-  /** Resolves once `ms` of this clock's time has passed (at once for ms ≤ 0). */
-  sleep(ms: number): Promise<void>;
+  /**
+   * Resolves once `ms` of this clock's time has passed (at once for ms ≤ 0), or at once when
+   * `signal` aborts — so a stopped timer loop neither runs again nor keeps the process alive.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep: (ms, signal) => new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener('abort', done, { once: true });
+  }),
 };

@@ -31,15 +31,23 @@ export class FakeClock implements Clock {
     return this.t;
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return settle();
     if (this.options.autoAdvance) {
       return settle().then(() => {
-        this.t = Math.max(this.t, this.t + Math.max(0, ms));
+        if (!signal?.aborted) this.t = Math.max(this.t, this.t + Math.max(0, ms));
       });
     }
     if (!(ms > 0)) return settle();
     return new Promise((resolve) => {
-      this.sleepers.push({ at: this.t + ms, seq: this.seq++, wake: resolve });
+      const sleeper: Sleeper = { at: this.t + ms, seq: this.seq++, wake: resolve };
+      this.sleepers.push(sleeper);
+      // An aborted sleep ends now and no longer counts as pending.
+      signal?.addEventListener('abort', () => {
+        const i = this.sleepers.indexOf(sleeper);
+        if (i >= 0) this.sleepers.splice(i, 1);
+        resolve();
+      }, { once: true });
     });
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/util/clock.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 describe('FakeClock', () => {
@@ -33,5 +34,28 @@ describe('FakeClock', () => {
     await clock.sleep(60_000);
     await clock.sleep(-5);
     expect(clock.now()).toBe(60_000);
+  });
+
+  it('an aborted sleep ends at once and is no longer pending', async () => {
+    const clock = new FakeClock(0);
+    const stop = new AbortController();
+    let woke = false;
+    const sleeping = clock.sleep(10_000, stop.signal).then(() => { woke = true; });
+    expect(clock.pending).toBe(1);
+    stop.abort();
+    await sleeping;
+    expect(woke).toBe(true);
+    expect(clock.pending).toBe(0);
+    expect(clock.now()).toBe(0);
+  });
+});
+
+describe('systemClock', () => {
+  it('an aborted sleep resolves at once instead of after its time', async () => {
+    const stop = new AbortController();
+    const sleeping = systemClock.sleep(60_000, stop.signal);
+    stop.abort();
+    await sleeping; // resolves now, not in 60 s
+    await systemClock.sleep(10, AbortSignal.abort());
   });
 });
