@@ -44,6 +44,8 @@ export interface TwinOptions {
   savepointSeconds?: number;
   /** Simulated seconds at which the job fails and restarts (30 s). */
   failuresAtSeconds?: number[];
+  /** Time moves only by advance() (default: a sleep of the code under test moves it). */
+  manualTime?: boolean;
 }
 
 /** Where the twin's objects live. */
@@ -65,7 +67,7 @@ export class LiveTwin {
   ) {}
 
   static async start(options: TwinOptions = {}): Promise<LiveTwin> {
-    const clock = new FakeClock(Date.UTC(2026, 0, 1), { autoAdvance: true });
+    const clock = new FakeClock(Date.UTC(2026, 0, 1), { autoAdvance: !options.manualTime });
     const base: Scenario = scenario({
       twin: {
         restartDowntimeSeconds: 30, rescaleDowntimeSeconds: options.rescaleDowntimeSeconds ?? 10,
@@ -96,6 +98,12 @@ export class LiveTwin {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     twin = new LiveTwin(cluster, clock, faults, server, watches, url);
     return twin;
+  }
+
+  /** Moves time on (waking the sleepers due) and the twin with it, e.g. so its watchers see the operator's steps. */
+  async advance(ms: number): Promise<void> {
+    await this.clock.advance(ms);
+    this.cluster.advanceTo(this.clock.now());
   }
 
   /** Arms faults (see src/sim/live/fault-injection.ts). */

@@ -18,8 +18,8 @@ import type { ClusterFaultHooks, LiveCluster } from './live-cluster.js';
  *   unavailable      the Flink REST API is unreachable for `seconds` wall seconds (default 2): every
  *                    request's connection is dropped (`mode` drop, default) or answered 503 (`mode` 503).
  *                    Starts now, or once the next `after` request (stop | run) has been answered.
- *   slow             requests matching `on` (default any) are held `ms` (default 500) before they are
- *                    handled — for `count` requests (default: all) or `seconds` wall seconds.
+ *   slow             requests matching `on` (default any: the Kubernetes API's too) are held `ms`
+ *                    (default 500) before they are handled — for `count` requests (default: all) or `seconds` wall seconds.
  *   lose-answer      the next request matching `on` (stop | run | fd-patch | scale-patch) is executed,
  *                    then its connection is dropped instead of answered.
  *   lose-request     the next request matching `on` (stop | run) is dropped before it is executed (no answer).
@@ -331,12 +331,19 @@ export class FaultInjector {
 
   /** Faults on the Kubernetes API (not logged with the Flink REST requests). */
   private kubernetesFaults(req: Request, res: Response, next: NextFunction): void {
+    const now = this.now();
+    if (req.path !== '/metrics') {
+      const slow = this.take('slow', (a) => (a.spec.on ?? 'any') === 'any', now);
+      if (slow) {
+        setTimeout(next, slow.spec.ms ?? 500);
+        return;
+      }
+    }
     const route = kubeRouteOf(req.method, req.path, req.query.watch === 'true' || req.query.watch === '1');
     if (route === 'other') {
       next();
       return;
     }
-    const now = this.now();
     const error = this.take('kube-error', (a) => a.spec.on === route, now);
     if (error) {
       const status = error.spec.status ?? 500;
