@@ -6,7 +6,10 @@
 import { z } from 'zod';
 import { positive, positiveInt } from '../../util/schema-primitives.js';
 import { UserError } from '../../util/user-error.js';
-import type { ActuatorMode, ActuatorTarget, ConfigIssue } from '../actuator-mode.js';
+import type { Clock } from '../../util/clock.js';
+import type { ActuatorContext, ActuatorMode, ActuatorTarget, ConfigIssue } from '../actuator-mode.js';
+import type { ActLogger } from '../logger.js';
+import type { KubeClients } from './client.js';
 import { KubernetesEventRecorder } from './events.js';
 import { FlinkDeploymentActuator } from './flink-deployment-actuator.js';
 import { TaskManagerDeploymentActuator } from './taskmanager-deployment-actuator.js';
@@ -27,41 +30,40 @@ function needsObject(mode: string, key: ObjectKey): (job: ActuatorTarget) => Con
   return (job) => (job[key] ? [] : [{ path: ['job', key], message: `is required when actuation.mode is ${mode} (namespace and name)` }]);
 }
 
-function objectOf(mode: string, key: ObjectKey, job: ActuatorTarget, source: string): { namespace: string; name: string } {
+/** What a Kubernetes actuator is built from: the clients, the object it changes, and Events on it. */
+interface KubernetesParts {
+  kube: KubeClients;
+  namespace: string;
+  name: string;
+  events: KubernetesEventRecorder;
+  logger: ActLogger;
+  clock?: Clock;
+}
+
+function parts(mode: string, key: ObjectKey, { source, job, kube, logger, clock }: ActuatorContext): KubernetesParts {
   const target = job[key];
   if (!target) throw new UserError(`${source}: actuation mode ${mode} needs job.${key} (namespace, name)`);
-  return target;
+  const clients = kube();
+  return { kube: clients, ...target, events: new KubernetesEventRecorder({ core: clients.core, logger }), logger, ...(clock ? { clock } : {}) };
 }
 
 export const flinkDeploymentMode: ActuatorMode<{ flinkDeployment: typeof flinkDeploymentSettings }> = {
   mode: 'flink-deployment',
   settings: { flinkDeployment: flinkDeploymentSettings },
   needs: needsObject('flink-deployment', 'flinkDeployment'),
-  create({ flinkDeployment }, { source, job, kube, logger, clock }) {
-    const { namespace, name } = objectOf('flink-deployment', 'flinkDeployment', job, source);
-    const clients = kube();
-    return new FlinkDeploymentActuator({
-      kube: clients, namespace, name,
-      readyTimeoutMs: flinkDeployment.timeoutSeconds * 1000,
-      events: new KubernetesEventRecorder({ core: clients.core, logger }), logger,
-      ...(clock ? { clock } : {}),
-    });
-  },
+  create: ({ flinkDeployment }, context) => new FlinkDeploymentActuator({
+    ...parts('flink-deployment', 'flinkDeployment', context),
+    readyTimeoutMs: flinkDeployment.timeoutSeconds * 1000,
+  }),
 };
 
 export const taskManagerDeploymentMode: ActuatorMode<{ taskManagerDeployment: typeof taskManagerDeploymentSettings }> = {
   mode: 'taskmanager-deployment',
   settings: { taskManagerDeployment: taskManagerDeploymentSettings },
   needs: needsObject('taskmanager-deployment', 'taskManagerDeployment'),
-  create({ taskManagerDeployment }, { source, job, kube, logger, clock }) {
-    const { namespace, name } = objectOf('taskmanager-deployment', 'taskManagerDeployment', job, source);
-    const clients = kube();
-    return new TaskManagerDeploymentActuator({
-      kube: clients, namespace, name,
-      slotsPerTaskManager: taskManagerDeployment.slotsPerTaskManager,
-      readyTimeoutMs: taskManagerDeployment.timeoutSeconds * 1000,
-      events: new KubernetesEventRecorder({ core: clients.core, logger }), logger,
-      ...(clock ? { clock } : {}),
-    });
-  },
+  create: ({ taskManagerDeployment }, context) => new TaskManagerDeploymentActuator({
+    ...parts('taskmanager-deployment', 'taskManagerDeployment', context),
+    slotsPerTaskManager: taskManagerDeployment.slotsPerTaskManager,
+    readyTimeoutMs: taskManagerDeployment.timeoutSeconds * 1000,
+  }),
 };
