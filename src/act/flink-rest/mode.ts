@@ -50,7 +50,7 @@ export const flinkRestMode: ActuatorMode<{ flinkRest: typeof flinkRestSettings }
     // API is reachable (a kubeconfig, or running in a pod).
     const target = kubernetesConfigured ? job.flinkDeployment : undefined;
     const events = target
-      ? { sink: new KubernetesEventRecorder({ core: kube().core, logger }), target: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', ...target } }
+      ? { sink: new KubernetesEventRecorder({ core: kube().core, logger, ...(clock ? { clock } : {}) }), target: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', ...target } }
       : undefined;
     try {
       return new FlinkRestActuator({

@@ -44,7 +44,8 @@ function parts(mode: string, key: ObjectKey, { source, job, kube, logger, clock 
   const target = job[key];
   if (!target) throw new UserError(`${source}: actuation mode ${mode} needs job.${key} (namespace, name)`);
   const clients = kube();
-  return { kube: clients, ...target, events: new KubernetesEventRecorder({ core: clients.core, logger }), logger, ...(clock ? { clock } : {}) };
+  const timed = clock ? { clock } : {};
+  return { kube: clients, ...target, events: new KubernetesEventRecorder({ core: clients.core, logger, ...timed }), logger, ...timed };
 }
 
 export const flinkDeploymentMode: ActuatorMode<{ flinkDeployment: typeof flinkDeploymentSettings }> = {

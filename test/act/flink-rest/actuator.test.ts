@@ -138,12 +138,14 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
   it('a savepoint that does not complete in time fails without cancelling; the next rescale resumes from it', async () => {
     // The savepoint takes 10 s; the actuator waits 4 s for it.
     const { twin, actuator, initialJobId } = await setup({ savepointSeconds: 10, rescaleDowntimeSeconds: 20 }, { savepointTimeoutMs: 4_000 });
+    const startedAt = twin.clock.now();
     const result = await actuator.rescale({ parallelism: 6, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.seconds).toBe(4);
     expect(result.detail).toMatch(/savepoint not completed within 4 s/);
     expect(result.detail).toContain('is RUNNING');
-    expect(actuator.pendingStop?.jobId).toBe(initialJobId);
+    // The journal dates the stop by the actuator's clock.
+    expect(actuator.pendingStop).toMatchObject({ jobId: initialJobId, from: 2, sinceMs: startedAt });
     expect(twin.find('POST', /\/run$/)).toHaveLength(0);
     expectNoCancel(twin);
 

@@ -141,6 +141,15 @@ describe('KubernetesEventRecorder', () => {
     expect(twin.events()).toHaveLength(1);
   });
 
+  it('dates the event by its clock', async () => {
+    const twin = await LiveTwin.start();
+    open.push(twin);
+    await twin.clock.advance(90_000);
+    await new KubernetesEventRecorder({ core: twin.kube().core, logger: new RecordingLogger(), clock: twin.clock }).recordRescale(input());
+    const [post] = twin.find('POST', /events$/);
+    expect(Date.parse(String((post!.json as { firstTimestamp: string }).firstTimestamp))).toBe(twin.clock.now() - (twin.clock.now() % 1000));
+  });
+
   it('records nothing for a skipped rescale', async () => {
     const twin = await LiveTwin.start();
     open.push(twin);
