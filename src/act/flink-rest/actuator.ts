@@ -37,6 +37,12 @@
  * running at the timeout, the journal keeps it; a later attempt checks it first and, if it completed
  * meanwhile (the job is then stopped), resubmits from that savepoint.
  * The job id changes with every resubmission; `jobId` tracks it (and survives a restart through the journal).
+ *
+ * The pieces: settings.ts (options and their defaults), jobs.ts (job lookup and resolution),
+ * in-place.ts, stop.ts (steps 2-3), phases.ts (steps 4-8 and the resumption: one handler per
+ * journal phase), submission.ts (step 7's request), progress.ts (journal writes and the step hook),
+ * savepoint-rescale.ts (the drive from phase to phase), client.ts, journal.ts. This file is the
+ * Actuator around them: one rescale at a time, resumption, and the periodic recovery.
  */
 import type { Actuator, RescaleRequest, RescaleResult } from '../actuator.js';
 import { RescaleGuard, type GuardedRescale, type RescaleSeen } from '../guarded-rescale.js';

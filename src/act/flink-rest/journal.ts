@@ -339,7 +339,7 @@ export class RescaleJournal {
   /**
    * Moves the unfinished rescale to `phase` with `changes`, and stores it before returning.
    * Throws JournalError when the store cannot be written; the record in memory is updated
-   * anyway, so the caller may decide to go on (see FlinkRestActuator).
+   * anyway, so the caller may decide to go on (see progress.ts).
    */
   advance(phase: RescalePhase, changes: Partial<Omit<RescaleRecord, 'version' | 'key' | 'id' | 'steps' | 'phase'>> = {}, note?: string): RescaleRecord {
     const current = this.record;
