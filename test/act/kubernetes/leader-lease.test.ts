@@ -1,45 +1,29 @@
 /**
- * LeaderLease against the live twin's Kubernetes API (Leases with resourceVersion optimistic
- * concurrency, 409 on a stale PUT or an existing name), in this process, with one fake clock
- * shared by the instances so expiry is exact.
+ * LeaderLease against the live twin's Kubernetes API (test/support/live-twin.ts: Leases with
+ * resourceVersion optimistic concurrency, 409 on a stale PUT or an existing name), in this
+ * process, with one fake clock shared by the instances so expiry is exact.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { createLeaderLease } from '../../../src/cli/run.js';
 import { parsePhoebeConfig } from '../../../src/config/phoebe-config.js';
-import { createKubeClients } from '../../../src/act/kubernetes/client.js';
 import { LeaderLease, leaseApi, type LeaseApi } from '../../../src/act/kubernetes/leader-lease.js';
 import { silentLogger, type ActLogger } from '../../../src/act/logger.js';
-import type { Scenario } from '../../../src/config/scenario.js';
-import { LiveCluster } from '../../../src/sim/live/live-cluster.js';
-import { startLiveTwinServer, type LiveTwinServer } from '../../../src/sim/live/server.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { LiveTwin, NS } from '../../support/live-twin.js';
 
-const NS = 'streaming';
 const NAME = 'phoebe-cars';
 
-function scenario(): Scenario {
-  return {
-    name: 'lease', trace: { file: 'inline', scale: 1 }, tracePath: 'inline', source: 'inline', seed: 1,
-    twin: {
-      capacity: { model: 'linear', intercept: 0, perSlot: 1000 }, noise: { capacity: 0 }, checkpointIntervalSeconds: 10,
-      restartDowntimeSeconds: 10, rescaleDowntimeSeconds: 4, baseLatencySeconds: 0.2, minParallelism: 1, maxParallelism: 8, initialParallelism: 2,
-    },
-    failures: { atSeconds: [] }, slo: { recoveryTimeSeconds: 180, latencySeconds: 1 },
-  };
-}
-
-const servers: LiveTwinServer[] = [];
+const twins: LiveTwin[] = [];
 afterEach(async () => {
-  while (servers.length > 0) await servers.pop()!.close();
+  while (twins.length > 0) await twins.pop()!.close();
 });
 
 async function twin(): Promise<{ api: LeaseApi; url: string }> {
-  const cluster = new LiveCluster({ scenario: scenario(), arrivals: new Float64Array(600).fill(1000), seed: 1, speed: 1, startWallMs: Date.now(), namespace: NS });
-  const server = await startLiveTwinServer({ cluster, port: 0, manualClock: true });
-  servers.push(server);
-  return { api: leaseApi(createKubeClients({ kind: 'server', server: server.url }).kubeConfig), url: server.url };
+  const started = await LiveTwin.start();
+  twins.push(started);
+  return { api: leaseApi(started.kube().kubeConfig), url: started.url };
 }
 
 async function readLease(url: string): Promise<V1Lease & { spec: Record<string, unknown>; metadata: { resourceVersion: string } }> {
