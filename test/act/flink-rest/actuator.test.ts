@@ -8,7 +8,7 @@ import { FlinkRestActuator, interpretSavepoint, jobParallelism, type FlinkRestAc
 import type { RescaleEventInput, RescaleEventSink } from '../../../src/act/kubernetes/events.js';
 import { JAR_ENTRY_CLASS, JAR_NAME } from '../../../src/sim/live/live-cluster.js';
 import { LiveTwin, SAVEPOINT_DIR, unusedPort, type TwinOptions } from '../../support/live-twin.js';
-import { RecordingLogger } from '../recording-logger.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
 
 class RecordingSink implements RescaleEventSink {
   readonly events: RescaleEventInput[] = [];

@@ -12,7 +12,7 @@ import {
 } from '../../../src/act/kubernetes/events.js';
 import type { Decision } from '../../../src/planner/decision.js';
 import { APP, LiveTwin, NS, unusedPort } from '../../support/live-twin.js';
-import { RecordingLogger } from '../recording-logger.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
 
 const FD_UID = '6f1a3c52-1b9e-4a55-9d0e-3f2f0c4b7e11';
 const target: EventTarget = { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: APP, namespace: NS, uid: FD_UID };

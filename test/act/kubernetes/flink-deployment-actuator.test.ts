@@ -10,7 +10,7 @@ import {
 import { createKubeClients } from '../../../src/act/kubernetes/client.js';
 import { KubernetesEventRecorder } from '../../../src/act/kubernetes/events.js';
 import { APP, LiveTwin, NS, type TwinOptions } from '../../support/live-twin.js';
-import { RecordingLogger } from '../recording-logger.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
 
 const PINNED = 'cbc357ccb763df2852fee8c4fc7d55f2';
 const FD_PATH = `/apis/flink.apache.org/v1beta1/namespaces/${NS}/flinkdeployments/${APP}`;
