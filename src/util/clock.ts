@@ -6,8 +6,9 @@ export interface Clock {
   /** Wall time, ms since the Unix epoch. */
   now(): number;
   /**
-   * Resolves once `ms` of this clock's time has passed (at once for ms ≤ 0), or at once when
-   * `signal` aborts — so a stopped timer loop neither runs again nor keeps the process alive.
+   * Resolves once `ms` of this clock's time has passed (at once for ms ≤ 0), or as soon as
+   * `signal` aborts: a loop waiting for its next turn must stop at once, not an interval later.
+   * Never rejects.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -15,10 +16,7 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) => new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve();
-      return;
-    }
+    if (signal?.aborted) return resolve();
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);

@@ -35,14 +35,14 @@ export class FakeClock implements Clock {
     if (signal?.aborted) return settle();
     if (this.options.autoAdvance) {
       return settle().then(() => {
-        if (!signal?.aborted) this.t = Math.max(this.t, this.t + Math.max(0, ms));
+        this.t = Math.max(this.t, this.t + Math.max(0, ms));
       });
     }
     if (!(ms > 0)) return settle();
     return new Promise((resolve) => {
       const sleeper: Sleeper = { at: this.t + ms, seq: this.seq++, wake: resolve };
       this.sleepers.push(sleeper);
-      // An aborted sleep ends now and no longer counts as pending.
+      // An abort wakes the sleeper now, without moving time.
       signal?.addEventListener('abort', () => {
         const i = this.sleepers.indexOf(sleeper);
         if (i >= 0) this.sleepers.splice(i, 1);
