@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { nonEmpty, nonNegative, positive, positiveInt } from '../util/schema-primitives.js';
 import { Secret } from '../util/secret.js';
 import { UserError } from '../util/user-error.js';
-import { DEFAULT_ACTUATION_LIMITS } from '../act/actuation-gate.js';
 import { ACTUATION_MODES } from '../act/actuator.js';
 import { actuationIssues, actuationSettingsShape } from '../act/registry.js';
 import {
@@ -134,9 +133,9 @@ const actuationSchema = z.strictObject({
   }).prefault({}).transform((k) => ({ ...k, inCluster: k.kubeconfig === undefined })),
   /** The safety net in front of the actuator (src/act/actuation-gate.ts). */
   limits: z.strictObject({
-    minSecondsBetweenRescales: nonNegative.default(DEFAULT_ACTUATION_LIMITS.minSecondsBetweenRescales),
-    maxRescalesPerHour: positiveInt.default(DEFAULT_ACTUATION_LIMITS.maxRescalesPerHour),
-    circuitBreakerFailures: positiveInt.default(DEFAULT_ACTUATION_LIMITS.circuitBreakerFailures),
+    minSecondsBetweenRescales: nonNegative.default(60),
+    maxRescalesPerHour: positiveInt.default(12),
+    circuitBreakerFailures: positiveInt.default(3),
   }).prefault({}),
 }).prefault({});
 
