@@ -1,7 +1,8 @@
 import type { Decision } from '../planner/decision.js';
 
-/** How phoebe may act on the job. `recommend` only publishes what it would do. */
-export type ActuationMode = 'recommend' | 'flink-rest' | 'flink-deployment' | 'taskmanager-deployment';
+/** How phoebe may act on the job (registry.ts has one adapter each). `recommend` only publishes what it would do. */
+export const ACTUATION_MODES = ['recommend', 'flink-rest', 'flink-deployment', 'taskmanager-deployment'] as const;
+export type ActuationMode = (typeof ACTUATION_MODES)[number];
 
 export interface RescaleRequest {
   /** The parallelism to run at. */

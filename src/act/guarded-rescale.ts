@@ -3,6 +3,7 @@ import { describeError } from './errors.js';
 import { recordRescaleEvent, type EventTarget, type RescaleEventSink } from './kubernetes/events.js';
 import type { ActLogger } from './logger.js';
 import { secondsSince } from './timing.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /** What a rescale learned about its target on the way (for the log line and the Event). */
 export interface RescaleSeen {
@@ -30,8 +31,11 @@ export interface GuardedRescale<S extends RescaleSeen> {
 export class RescaleGuard {
   private busy = false;
 
+  /** `clock` times the rescale (RescaleResult.seconds). */
+  constructor(private readonly clock: Clock = systemClock) {}
+
   async perform<S extends RescaleSeen>(spec: GuardedRescale<S>): Promise<RescaleResult> {
-    const start = Date.now();
+    const start = this.clock.now();
     if (this.busy) return { outcome: 'failed', detail: 'another rescale is still in progress', seconds: 0 };
     this.busy = true;
     const seen = {} as S;
@@ -43,7 +47,7 @@ export class RescaleGuard {
     } finally {
       this.busy = false;
     }
-    const result: RescaleResult = { ...outcome, seconds: secondsSince(start) };
+    const result: RescaleResult = { ...outcome, seconds: secondsSince(start, this.clock) };
     const fields = { ...spec.logFields(seen), from: seen.from, to: spec.request.parallelism, seconds: result.seconds };
     if (result.outcome === 'failed') spec.logger.warn(`rescale failed: ${result.detail}`, fields);
     else spec.logger.info(`rescale ${result.outcome}: ${result.detail}`, fields);

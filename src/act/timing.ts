@@ -1,24 +1,24 @@
-/** Bounded waiting: every loop in act/ ends by a deadline and by an attempt cap. */
+/**
+ * Bounded waiting: every loop in act/ ends by a deadline and by an attempt cap. Time comes from a
+ * Clock (the system's unless told), so unit tests run on fake time instead of sleeping.
+ */
+import { systemClock, type Clock } from '../util/clock.js';
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-/** Seconds since `startMs` (from Date.now()), for RescaleResult.seconds. */
-export function secondsSince(startMs: number): number {
-  return Math.round((Date.now() - startMs) / 10) / 100;
+/** Seconds since `startMs` (from clock.now()), for RescaleResult.seconds. */
+export function secondsSince(startMs: number, clock: Clock = systemClock): number {
+  return Math.round((clock.now() - startMs) / 10) / 100;
 }
 
 export class Deadline {
   private readonly endMs: number;
-  constructor(readonly timeoutMs: number) {
-    this.endMs = Date.now() + Math.max(0, timeoutMs);
+  constructor(readonly timeoutMs: number, private readonly clock: Clock = systemClock) {
+    this.endMs = clock.now() + Math.max(0, timeoutMs);
   }
   remainingMs(): number {
-    return Math.max(0, this.endMs - Date.now());
+    return Math.max(0, this.endMs - this.clock.now());
   }
   expired(): boolean {
-    return Date.now() >= this.endMs;
+    return this.clock.now() >= this.endMs;
   }
 }
 
@@ -35,6 +35,8 @@ export type PollResult<T> =
 export interface PollOptions {
   timeoutMs: number;
   intervalMs: number;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -44,8 +46,9 @@ export interface PollOptions {
  * misbehaving clock cannot make this spin.
  */
 export async function pollUntil<T>(options: PollOptions, probe: () => Promise<Probe<T>>, describeError: (err: unknown) => string): Promise<PollResult<T>> {
+  const clock = options.clock ?? systemClock;
   const interval = Math.max(1, options.intervalMs);
-  const deadline = new Deadline(options.timeoutMs);
+  const deadline = new Deadline(options.timeoutMs, clock);
   const maxAttempts = Math.ceil(options.timeoutMs / interval) + 2;
   let state = 'not checked';
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -58,7 +61,7 @@ export async function pollUntil<T>(options: PollOptions, probe: () => Promise<Pr
       state = describeError(err);
     }
     if (deadline.expired()) return { ok: false, fatal: false, state, attempts: attempt };
-    await sleep(Math.min(interval, deadline.remainingMs()));
+    await clock.sleep(Math.min(interval, deadline.remainingMs()));
   }
   return { ok: false, fatal: false, state, attempts: maxAttempts };
 }

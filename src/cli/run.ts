@@ -1,15 +1,11 @@
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import type { Actuator } from '../act/actuator.js';
-import { FlinkDeploymentActuator } from '../act/kubernetes/flink-deployment-actuator.js';
 import { FlinkRestActuator } from '../act/flink-rest/actuator.js';
 import { createKubeClients, inClusterNamespace, type KubeClients } from '../act/kubernetes/client.js';
-import { KubernetesEventRecorder } from '../act/kubernetes/events.js';
 import { defaultIdentity, LeaderLease, leaseApi } from '../act/kubernetes/leader-lease.js';
 import type { ActLogger } from '../act/logger.js';
-import { JournalError } from '../act/flink-rest/journal.js';
-import { RecommendActuator } from '../act/recommend-actuator.js';
-import { TaskManagerDeploymentActuator } from '../act/kubernetes/taskmanager-deployment-actuator.js';
+import { createActuator } from '../act/registry.js';
 import { loadPhoebeConfig, type PhoebeConfig } from '../config/phoebe-config.js';
 import { adminRouter, readAdminToken } from '../export/admin.js';
 import { PhoebeMetrics } from '../export/metrics.js';
@@ -38,71 +34,28 @@ function actLogger(log: Logger): ActLogger {
   return { info: (message, fields) => log.info(fields ?? {}, message), warn: (message, fields) => log.warn(fields ?? {}, message) };
 }
 
-/** The actuator of the configured mode, with Kubernetes Events on the object it changes. */
-export function createActuator(config: PhoebeConfig, log: Logger, observedParallelism: () => number | undefined): Actuator {
-  const { actuation, job } = config;
-  const logger = actLogger(log);
-  const kubernetesConfigured = Boolean(actuation.kubernetes.kubeconfig) || Boolean(process.env.KUBERNETES_SERVICE_HOST);
-  const kube = (): KubeClients => {
-    const k = actuation.kubernetes;
-    try {
-      return createKubeClients(k.kubeconfig ? { kind: 'kubeconfig', path: k.kubeconfig } : { kind: 'in-cluster' });
-    } catch (err) {
-      throw new UserError(`${config.source}: actuation mode ${actuation.mode} needs the Kubernetes API: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
-  switch (actuation.mode) {
-    case 'recommend':
-      return new RecommendActuator({ observedParallelism });
-    case 'flink-rest': {
-      const rest = actuation.flinkRest;
-      if (!job.flinkRest) throw new UserError(`${config.source}: actuation mode flink-rest needs job.flinkRest.url`);
-      // Events are optional here: only when a FlinkDeployment names the object to attach them
-      // to and the Kubernetes API is reachable (a kubeconfig, or running in a pod).
-      const target = kubernetesConfigured ? job.flinkDeployment : undefined;
-      const events = target ? { sink: new KubernetesEventRecorder({ core: kube().core, logger }), target: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', ...target } } : undefined;
-      try {
-        return new FlinkRestActuator({
-          restUrl: job.flinkRest.url,
-          ...(job.id ? { jobId: job.id } : { jobName: job.name }),
-          ...(rest?.jarId ? { jarId: rest.jarId } : {}),
-          ...(rest?.jarName ? { jarName: rest.jarName } : {}),
-          ...(rest?.entryClass ? { entryClass: rest.entryClass } : {}),
-          ...(rest?.programArgs.length ? { programArgs: rest.programArgs } : {}),
-          ...(rest?.savepointDirectory ? { savepointDirectory: rest.savepointDirectory } : {}),
-          savepointTimeoutMs: (rest?.savepointTimeoutSeconds ?? 600) * 1000,
-          // The rescale journal: an interrupted stop/resubmit is resumed from it after a restart.
-          ...(rest?.stateDirectory ? { stateDirectory: rest.stateDirectory } : {}),
-          ...(events ? { events } : {}),
-          logger,
-        });
-      } catch (err) {
-        if (err instanceof JournalError) throw new UserError(`${config.source}: "actuation.flinkRest.stateDirectory": ${err.message}`);
-        throw err;
-      }
-    }
-    case 'flink-deployment': {
-      const target = job.flinkDeployment;
-      if (!target) throw new UserError(`${config.source}: actuation mode flink-deployment needs job.flinkDeployment (namespace, name)`);
-      const clients = kube();
-      return new FlinkDeploymentActuator({
-        kube: clients, namespace: target.namespace, name: target.name,
-        readyTimeoutMs: actuation.flinkDeployment.timeoutSeconds * 1000,
-        events: new KubernetesEventRecorder({ core: clients.core, logger }), logger,
-      });
-    }
-    case 'taskmanager-deployment': {
-      const target = job.taskManagerDeployment;
-      if (!target) throw new UserError(`${config.source}: actuation mode taskmanager-deployment needs job.taskManagerDeployment (namespace, name)`);
-      const clients = kube();
-      return new TaskManagerDeploymentActuator({
-        kube: clients, namespace: target.namespace, name: target.name,
-        slotsPerTaskManager: actuation.taskManagerDeployment.slotsPerTaskManager,
-        readyTimeoutMs: actuation.taskManagerDeployment.timeoutSeconds * 1000,
-        events: new KubernetesEventRecorder({ core: clients.core, logger }), logger,
-      });
-    }
+/** Kubernetes API clients through the kubeconfig if one is set, else in-cluster; `what` needs them (for the message). */
+function kubeClients(config: PhoebeConfig, what: string): KubeClients {
+  const kubeconfig = config.actuation.kubernetes.kubeconfig;
+  try {
+    return createKubeClients(kubeconfig ? { kind: 'kubeconfig', path: kubeconfig } : { kind: 'in-cluster' });
+  } catch (err) {
+    throw new UserError(`${config.source}: ${what} needs the Kubernetes API: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** The actuator of the configured mode (act/registry.ts), with Kubernetes Events on the object it changes. */
+export function actuatorFor(config: PhoebeConfig, log: Logger, observedParallelism: () => number | undefined): Actuator {
+  const { actuation } = config;
+  let clients: KubeClients | undefined;
+  return createActuator(actuation.mode, actuation, {
+    source: config.source,
+    job: config.job,
+    kubernetesConfigured: Boolean(actuation.kubernetes.kubeconfig) || Boolean(process.env.KUBERNETES_SERVICE_HOST),
+    kube: () => (clients ??= kubeClients(config, `actuation mode ${actuation.mode}`)),
+    logger: actLogger(log),
+    observedParallelism,
+  });
 }
 
 /** The Lease of leader election, when enabled: through the kubeconfig if one is set, else in-cluster. */
@@ -111,13 +64,7 @@ export function createLeaderLease(config: PhoebeConfig, log: Logger, onChange: (
   if (!election.enabled) return undefined;
   const namespace = election.namespace ?? inClusterNamespace();
   if (!namespace) throw new UserError(`${config.source}: leaderElection.namespace is required outside a pod (or set PHOEBE_LEASE_NAMESPACE)`);
-  const kubeconfig = config.actuation.kubernetes.kubeconfig;
-  let clients: KubeClients;
-  try {
-    clients = createKubeClients(kubeconfig ? { kind: 'kubeconfig', path: kubeconfig } : { kind: 'in-cluster' });
-  } catch (err) {
-    throw new UserError(`${config.source}: leader election needs the Kubernetes API: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const clients = kubeClients(config, 'leader election');
   return new LeaderLease({
     api: leaseApi(clients.kubeConfig), namespace, name: election.leaseName as string,
     identity: election.identity ?? defaultIdentity(),
@@ -138,7 +85,7 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
   loadAugursMstl();
   const source = prometheusSourceFromConfig(config);
   let latest: Signals | undefined;
-  const actuator = createActuator(config, log, () => latest?.latest.parallelism);
+  const actuator = actuatorFor(config, log, () => latest?.latest.parallelism);
   const metrics = new PhoebeMetrics({
     mode: config.actuation.mode, leaderElection: config.leaderElection.enabled, slo: config.slo,
     minParallelism: config.parallelism.min, maxParallelism: config.parallelism.max,

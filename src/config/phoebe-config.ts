@@ -1,27 +1,24 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { nonEmpty, nonNegative, positive, positiveInt } from '../util/schema-primitives.js';
 import { Secret } from '../util/secret.js';
 import { UserError } from '../util/user-error.js';
-import type { ActuationMode } from '../act/actuator.js';
+import { ACTUATION_MODES } from '../act/actuator.js';
+import { actuationIssues, actuationSettingsShape } from '../act/registry.js';
 import {
   DEFAULT_LATENCY_QUANTILE, DEFAULT_RATE_WINDOW, DEFAULT_SOURCE_TASK_PATTERN, QUERY_KEYS, defaultQueries,
-  type QueryKey, type QuerySet,
+  type QueryKey,
 } from '../observe/promql-catalogue.js';
 import { ADMIN_TOKEN_RULE, adminTokenProblem } from '../export/admin.js';
 import { describeIssues } from './schema-errors.js';
 
-/** Where the flink-rest rescale journal lives unless configured (actuation.flinkRest.stateDirectory). */
-export const DEFAULT_STATE_DIRECTORY = join(tmpdir(), 'phoebe');
-
 /**
  * phoebe's one configuration file (see config/phoebe.example.yaml): validated by a strict
- * schema whose errors name the key, completed with defaults, with secrets and addresses
- * overridable from the environment. Secrets are held in `Secret`, which never prints itself.
+ * schema whose errors name the key, completed with defaults (each written once, in the schema),
+ * with secrets and addresses overridable from the environment. Secrets are held in `Secret`,
+ * which never prints itself. The type of the result is the schema's output.
  */
-
 
 /** Environment variables that override a key: secrets and addresses. */
 export const ENV_OVERRIDES = [
@@ -39,12 +36,7 @@ export const ENV_OVERRIDES = [
   { name: 'PHOEBE_POD_NAME', path: ['leaderElection', 'identity'] },
 ] as const satisfies ReadonlyArray<{ name: string; path: readonly string[]; replaces?: string }>;
 
-export const ACTUATION_MODES = ['recommend', 'flink-rest', 'flink-deployment', 'taskmanager-deployment'] as const satisfies readonly ActuationMode[];
-
-const nonEmpty = z.string().min(1);
-const positive = z.number().positive();
-const positiveInt = z.number().int().min(1);
-const nonNegative = z.number().nonnegative();
+export { ACTUATION_MODES };
 
 function isHttpUrlWithoutCredentials(value: string): boolean {
   let url: URL;
@@ -61,11 +53,13 @@ const httpUrl = nonEmpty.refine(isHttpUrlWithoutCredentials, {
   message: 'must be an http:// or https:// URL without user:password@ (credentials go in their own keys)',
 });
 
+/** A secret: held in Secret from here on, so it never prints. */
+const secret = nonEmpty.transform((value) => new Secret(value));
+
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const k8sRef = z.strictObject({
-  namespace: z.string().max(63).regex(K8S_NAME, 'must be a Kubernetes namespace name (lower-case letters, digits, -)'),
-  name: z.string().max(253).regex(K8S_NAME, 'must be a Kubernetes object name (lower-case letters, digits, -, .)'),
-});
+const k8sNamespace = z.string().max(63).regex(K8S_NAME, 'must be a Kubernetes namespace name (lower-case letters, digits, -)');
+const k8sObjectName = z.string().max(253).regex(K8S_NAME, 'must be a Kubernetes object name (lower-case letters, digits, -, .)');
+const k8sRef = z.strictObject({ namespace: k8sNamespace, name: k8sObjectName });
 
 const PROM_DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 const LISTEN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -84,15 +78,15 @@ const prometheusSchema = z.strictObject({
   timeoutSeconds: positive.max(600).default(10),
   basicAuth: z.strictObject({
     username: nonEmpty,
-    password: nonEmpty.optional(),
+    password: secret.optional(),
     passwordFile: nonEmpty.optional(),
   }).optional(),
-  bearerToken: nonEmpty.optional(),
+  bearerToken: secret.optional(),
   bearerTokenFile: nonEmpty.optional(),
   tls: z.strictObject({
     caFile: nonEmpty.optional(),
     insecureSkipVerify: z.boolean().default(false),
-  }).default({ insecureSkipVerify: false }),
+  }).prefault({}),
 }).superRefine((p, ctx) => {
   if (p.basicAuth) {
     const { password, passwordFile } = p.basicAuth;
@@ -111,6 +105,7 @@ const prometheusSchema = z.strictObject({
 });
 
 const jobSchema = z.strictObject({
+  /** Flink job name (the reporter's job_name label, matched whether sanitised or not). */
   name: nonEmpty,
   id: z.string().regex(/^[0-9a-f]{32}$/, 'must be a Flink job id (32 hex digits)').optional(),
   sourceTaskPattern: nonEmpty.refine(isRegex, { message: 'must be a regular expression' }).default(DEFAULT_SOURCE_TASK_PATTERN),
@@ -118,7 +113,7 @@ const jobSchema = z.strictObject({
   kafka: z.strictObject({
     topic: nonEmpty.optional(),
     consumerGroup: nonEmpty.optional(),
-  }).default({}).superRefine((k, ctx) => {
+  }).prefault({}).superRefine((k, ctx) => {
     if (k.consumerGroup !== undefined && k.topic === undefined) {
       ctx.addIssue({ code: 'custom', path: ['topic'], message: 'is needed with consumerGroup (kafka_exporter lag is per topic)' });
     }
@@ -128,12 +123,30 @@ const jobSchema = z.strictObject({
   taskManagerDeployment: k8sRef.optional(),
 });
 
-/** Leader election over one coordination.k8s.io Lease (src/act/leader-lease.ts). */
+/** The actuation section: the mode, each mode's own settings (act/registry.ts), the Kubernetes connection and the limits. */
+const actuationSchema = z.strictObject({
+  mode: z.enum(ACTUATION_MODES).default('recommend'),
+  ...actuationSettingsShape,
+  /** Without a kubeconfig, the in-cluster service account is used. */
+  kubernetes: z.strictObject({
+    kubeconfig: nonEmpty.optional(),
+  }).prefault({}).transform((k) => ({ ...k, inCluster: k.kubeconfig === undefined })),
+  /** The safety net in front of the actuator (src/act/actuation-gate.ts). */
+  limits: z.strictObject({
+    minSecondsBetweenRescales: nonNegative.default(60),
+    maxRescalesPerHour: positiveInt.default(12),
+    circuitBreakerFailures: positiveInt.default(3),
+  }).prefault({}),
+}).prefault({});
+
+/** Leader election over one coordination.k8s.io Lease (src/act/kubernetes/leader-lease.ts). */
 const leaderElectionSchema = z.strictObject({
   // A boolean, or "true"/"false" from PHOEBE_LEADER_ELECTION.
   enabled: z.union([z.boolean(), z.stringbool()]).default(false),
-  leaseName: z.string().max(253).regex(K8S_NAME, 'must be a Kubernetes object name (lower-case letters, digits, -, .)').optional(),
-  namespace: z.string().max(63).regex(K8S_NAME, 'must be a Kubernetes namespace name (lower-case letters, digits, -)').optional(),
+  leaseName: k8sObjectName.optional(),
+  /** Default: the pod's namespace. */
+  namespace: k8sNamespace.optional(),
+  /** Default: host name + random suffix. */
   identity: nonEmpty.max(253).optional(),
   leaseDurationSeconds: positiveInt.max(3600).default(15),
   renewEverySeconds: positive.default(5),
@@ -150,7 +163,7 @@ const leaderElectionSchema = z.strictObject({
 const adminSchema = z.strictObject({
   enabled: z.boolean().default(false),
   // Never echoed: the message names the rule only.
-  token: z.string().refine((t) => adminTokenProblem(t) === undefined, { message: ADMIN_TOKEN_RULE }).optional(),
+  token: z.string().refine((t) => adminTokenProblem(t) === undefined, { message: ADMIN_TOKEN_RULE }).transform((t) => new Secret(t.trim())).optional(),
   tokenFile: nonEmpty.optional(),
 }).superRefine((a, ctx) => {
   if (a.token !== undefined && a.tokenFile !== undefined) {
@@ -161,9 +174,12 @@ const adminSchema = z.strictObject({
   }
 });
 
-const DEFAULT_LIMITS = { minSecondsBetweenRescales: 60, maxRescalesPerHour: 12, circuitBreakerFailures: 3 };
-
 const queryOverrides = Object.fromEntries(QUERY_KEYS.map((key) => [key, nonEmpty.optional()])) as Record<QueryKey, z.ZodOptional<z.ZodString>>;
+
+const listen = z.string().regex(LISTEN, 'must be host:port, e.g. 127.0.0.1:9464').refine((v) => {
+  const port = Number(LISTEN.exec(v)?.[2]);
+  return port >= 1 && port <= 65535;
+}, { message: 'port must be 1..65535' });
 
 export const phoebeConfigSchema = z.strictObject({
   prometheus: prometheusSchema,
@@ -181,161 +197,69 @@ export const phoebeConfigSchema = z.strictObject({
   }),
   decision: z.strictObject({
     intervalSeconds: positiveInt.default(30),
-  }).default({ intervalSeconds: 30 }),
+  }).prefault({}),
   priors: z.strictObject({
     restartSeconds: nonNegative.default(30),
+    /** Default: restartSeconds. */
     rescaleSeconds: nonNegative.optional(),
-  }).default({ restartSeconds: 30 }),
-  actuation: z.strictObject({
-    mode: z.enum(ACTUATION_MODES).default('recommend'),
-    flinkRest: z.strictObject({
-      jarId: nonEmpty.optional(),
-      jarName: nonEmpty.optional(),
-      entryClass: nonEmpty.optional(),
-      programArgs: z.array(z.string()).default([]),
-      savepointDirectory: nonEmpty.optional(),
-      savepointTimeoutSeconds: positive.default(600),
-      // The rescale journal (an interrupted rescale is resumed from it after a restart). The OS temp
-      // directory works without setup and survives a process restart; in Kubernetes mount a volume.
-      stateDirectory: nonEmpty.default(DEFAULT_STATE_DIRECTORY),
-    }).superRefine((f, ctx) => {
-      if ((f.jarId === undefined) === (f.jarName === undefined)) {
-        ctx.addIssue({ code: 'custom', path: ['jarId'], message: 'give exactly one of jarId and jarName' });
-      }
-    }).optional(),
-    flinkDeployment: z.strictObject({
-      perVertexOverride: z.boolean().default(false),
-      timeoutSeconds: positive.default(600),
-    }).default({ perVertexOverride: false, timeoutSeconds: 600 }),
-    taskManagerDeployment: z.strictObject({
-      slotsPerTaskManager: positiveInt.default(1),
-      timeoutSeconds: positive.default(600),
-    }).default({ slotsPerTaskManager: 1, timeoutSeconds: 600 }),
-    kubernetes: z.strictObject({
-      kubeconfig: nonEmpty.optional(),
-    }).default({}),
-    limits: z.strictObject({
-      minSecondsBetweenRescales: nonNegative.default(DEFAULT_LIMITS.minSecondsBetweenRescales),
-      maxRescalesPerHour: positiveInt.default(DEFAULT_LIMITS.maxRescalesPerHour),
-      circuitBreakerFailures: positiveInt.default(DEFAULT_LIMITS.circuitBreakerFailures),
-    }).default(DEFAULT_LIMITS),
-  }).default({
-    mode: 'recommend',
-    flinkDeployment: { perVertexOverride: false, timeoutSeconds: 600 },
-    taskManagerDeployment: { slotsPerTaskManager: 1, timeoutSeconds: 600 },
-    kubernetes: {},
-    limits: DEFAULT_LIMITS,
-  }),
+  }).prefault({}).transform((p) => ({ restartSeconds: p.restartSeconds, rescaleSeconds: p.rescaleSeconds ?? p.restartSeconds })),
+  actuation: actuationSchema,
   queries: z.strictObject({
     rateWindow: z.string().regex(PROM_DURATION, 'must be a PromQL duration such as 1m or 90s').default(DEFAULT_RATE_WINDOW),
     latencyQuantile: z.number().gt(0).lt(1).default(DEFAULT_LATENCY_QUANTILE),
     ...queryOverrides,
-  }).default({ rateWindow: DEFAULT_RATE_WINDOW, latencyQuantile: DEFAULT_LATENCY_QUANTILE }),
+  }).prefault({}),
   history: z.strictObject({
     backfillSeconds: positiveInt.default(6 * 3600),
     stepSeconds: positiveInt.default(1),
     carryForwardSeconds: z.number().int().nonnegative().default(30),
-  }).default({ backfillSeconds: 6 * 3600, stepSeconds: 1, carryForwardSeconds: 30 }).superRefine((h, ctx) => {
+  }).prefault({}).superRefine((h, ctx) => {
     if (h.backfillSeconds < h.stepSeconds) ctx.addIssue({ code: 'custom', path: ['backfillSeconds'], message: `must be ≥ history.stepSeconds (${h.stepSeconds})` });
   }),
   exporter: z.strictObject({
-    listen: z.string().regex(LISTEN, 'must be host:port, e.g. 127.0.0.1:9464').refine((v) => {
-      const port = Number(LISTEN.exec(v)?.[2]);
-      return port >= 1 && port <= 65535;
-    }, { message: 'port must be 1..65535' }).default('127.0.0.1:9464'),
-  }).default({ listen: '127.0.0.1:9464' }),
-  leaderElection: leaderElectionSchema.default({ enabled: false, leaseDurationSeconds: 15, renewEverySeconds: 5 }),
-  admin: adminSchema.default({ enabled: false }),
+    listen: listen.default('127.0.0.1:9464'),
+  }).prefault({}).transform(({ listen: address }) => {
+    const match = LISTEN.exec(address);
+    return { listen: address, host: (match?.[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port: Number(match?.[2]) };
+  }),
+  leaderElection: leaderElectionSchema.prefault({}),
+  admin: adminSchema.prefault({}),
 }).superRefine((c, ctx) => {
-  const mode = c.actuation.mode;
-  if (mode === 'flink-rest') {
-    if (!c.job.flinkRest) ctx.addIssue({ code: 'custom', path: ['job', 'flinkRest', 'url'], message: 'is required when actuation.mode is flink-rest (or set PHOEBE_FLINK_REST_URL)' });
-    if (!c.actuation.flinkRest) ctx.addIssue({ code: 'custom', path: ['actuation', 'flinkRest'], message: 'is required when actuation.mode is flink-rest (jarId or jarName at least)' });
-  }
-  if (mode === 'flink-deployment' && !c.job.flinkDeployment) {
-    ctx.addIssue({ code: 'custom', path: ['job', 'flinkDeployment'], message: 'is required when actuation.mode is flink-deployment (namespace and name)' });
-  }
-  if (mode === 'taskmanager-deployment' && !c.job.taskManagerDeployment) {
-    ctx.addIssue({ code: 'custom', path: ['job', 'taskManagerDeployment'], message: 'is required when actuation.mode is taskmanager-deployment (namespace and name)' });
-  }
+  for (const issue of actuationIssues(c.actuation.mode, c.job, c.actuation)) ctx.addIssue({ code: 'custom', ...issue });
   if (c.decision.intervalSeconds < c.history.stepSeconds) {
     ctx.addIssue({ code: 'custom', path: ['decision', 'intervalSeconds'], message: `must be ≥ history.stepSeconds (${c.history.stepSeconds})` });
   }
-});
+}).transform(({ queries, ...c }) => ({ ...c, ...completeQueries(c.job, queries) }));
 
-type Parsed = z.output<typeof phoebeConfigSchema>;
-
-export interface NamespacedName {
-  namespace: string;
-  name: string;
+/** The PromQL of every signal: the user's where given, else the catalogue's; and which the user replaced. */
+function completeQueries(job: z.output<typeof jobSchema>, given: Partial<Record<QueryKey, string>> & { rateWindow: string; latencyQuantile: number }) {
+  const catalogue = defaultQueries({
+    jobName: job.name,
+    sourceTaskPattern: job.sourceTaskPattern,
+    ...(job.kafka.topic !== undefined ? { topic: job.kafka.topic } : {}),
+    ...(job.kafka.consumerGroup !== undefined ? { consumerGroup: job.kafka.consumerGroup } : {}),
+    rateWindow: given.rateWindow,
+    latencyQuantile: given.latencyQuantile,
+  });
+  const queries: Record<QueryKey, string> = { ...catalogue };
+  const queryOverrides: QueryKey[] = [];
+  for (const key of QUERY_KEYS) {
+    const value = given[key];
+    if (value !== undefined) {
+      queries[key] = value;
+      queryOverrides.push(key);
+    }
+  }
+  return { queries: { ...queries, rateWindow: given.rateWindow, latencyQuantile: given.latencyQuantile }, queryOverrides };
 }
 
 /** The validated configuration with every default filled in. */
-export interface PhoebeConfig {
+export type PhoebeConfig = {
   /** Where it came from, for messages. */
   source: string;
   /** Names of the environment variables that overrode a key. */
   envOverrides: string[];
-  prometheus: {
-    url: string;
-    timeoutSeconds: number;
-    basicAuth?: { username: string; password?: Secret; passwordFile?: string };
-    bearerToken?: Secret;
-    bearerTokenFile?: string;
-    tls: { caFile?: string; insecureSkipVerify: boolean };
-  };
-  job: {
-    /** Flink job name (the reporter's job_name label, matched whether sanitised or not). */
-    name: string;
-    id?: string;
-    sourceTaskPattern: string;
-    checkpointIntervalSeconds: number;
-    kafka: { topic?: string; consumerGroup?: string };
-    flinkRest?: { url: string };
-    flinkDeployment?: NamespacedName;
-    taskManagerDeployment?: NamespacedName;
-  };
-  slo: { latencySeconds: number; latencyObjective: number; recoveryTimeSeconds: number };
-  parallelism: { min: number; max: number };
-  decision: { intervalSeconds: number };
-  priors: { restartSeconds: number; rescaleSeconds: number };
-  actuation: {
-    mode: ActuationMode;
-    flinkRest?: {
-      jarId?: string;
-      jarName?: string;
-      entryClass?: string;
-      programArgs: string[];
-      savepointDirectory?: string;
-      savepointTimeoutSeconds: number;
-      /** Directory of the flink-rest rescale journal (default: <OS temp dir>/phoebe). */
-      stateDirectory: string;
-    };
-    flinkDeployment: { perVertexOverride: boolean; timeoutSeconds: number };
-    taskManagerDeployment: { slotsPerTaskManager: number; timeoutSeconds: number };
-    /** Without a kubeconfig, the in-cluster service account is used. */
-    kubernetes: { kubeconfig?: string; inCluster: boolean };
-    /** The safety net in front of the actuator (src/loop/actuation-limits.ts). */
-    limits: { minSecondsBetweenRescales: number; maxRescalesPerHour: number; circuitBreakerFailures: number };
-  };
-  /** The PromQL of every signal: the user's where given, else the catalogue's. */
-  queries: QuerySet & { rateWindow: string; latencyQuantile: number };
-  /** Which queries the user replaced. */
-  queryOverrides: QueryKey[];
-  history: { backfillSeconds: number; stepSeconds: number; carryForwardSeconds: number };
-  exporter: { listen: string; host: string; port: number };
-  /** Only the holder of the Lease acts; namespace default: the pod's; identity default: host name + random suffix. */
-  leaderElection: {
-    enabled: boolean;
-    leaseName?: string;
-    namespace?: string;
-    identity?: string;
-    leaseDurationSeconds: number;
-    renewEverySeconds: number;
-  };
-  /** The admin API; with enabled, exactly one of token and tokenFile. */
-  admin: { enabled: boolean; token?: Secret; tokenFile?: string };
-}
+} & z.output<typeof phoebeConfigSchema>;
 
 export interface LoadOptions {
   /** Check that the files the config names (CA, password/token files, kubeconfig) are readable. Default true. */
@@ -379,7 +303,7 @@ export function parsePhoebeConfig(text: string, source: string, env: NodeJS.Proc
     });
     throw new UserError(lines.join('\n'));
   }
-  const config = complete(parsed.data, source, applied.map((o) => o.name));
+  const config: PhoebeConfig = { source, envOverrides: applied.map((o) => o.name), ...parsed.data };
   if (options.checkFiles ?? true) checkFiles(config);
   return config;
 }
@@ -423,61 +347,6 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
     applied.push(override);
   }
   return applied;
-}
-
-function complete(c: Parsed, source: string, envOverrides: string[]): PhoebeConfig {
-  const catalogue = defaultQueries({
-    jobName: c.job.name,
-    sourceTaskPattern: c.job.sourceTaskPattern,
-    ...(c.job.kafka.topic !== undefined ? { topic: c.job.kafka.topic } : {}),
-    ...(c.job.kafka.consumerGroup !== undefined ? { consumerGroup: c.job.kafka.consumerGroup } : {}),
-    rateWindow: c.queries.rateWindow,
-    latencyQuantile: c.queries.latencyQuantile,
-  });
-  const queries = { ...catalogue } as Record<QueryKey, string>;
-  const queryOverrides: QueryKey[] = [];
-  for (const key of QUERY_KEYS) {
-    const given = c.queries[key];
-    if (given !== undefined) {
-      queries[key] = given;
-      queryOverrides.push(key);
-    }
-  }
-  const listen = LISTEN.exec(c.exporter.listen);
-  const host = (listen?.[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
-  const { basicAuth, bearerToken, ...prometheus } = c.prometheus;
-  const { rescaleSeconds, ...priors } = c.priors;
-  const { token: adminToken, ...admin } = c.admin;
-  return {
-    source,
-    envOverrides,
-    prometheus: {
-      ...prometheus,
-      ...(basicAuth ? {
-        basicAuth: {
-          username: basicAuth.username,
-          ...(basicAuth.password !== undefined ? { password: new Secret(basicAuth.password) } : {}),
-          ...(basicAuth.passwordFile !== undefined ? { passwordFile: basicAuth.passwordFile } : {}),
-        },
-      } : {}),
-      ...(bearerToken !== undefined ? { bearerToken: new Secret(bearerToken) } : {}),
-    },
-    job: c.job,
-    slo: c.slo,
-    parallelism: c.parallelism,
-    decision: c.decision,
-    priors: { ...priors, rescaleSeconds: rescaleSeconds ?? priors.restartSeconds },
-    actuation: {
-      ...c.actuation,
-      kubernetes: { ...c.actuation.kubernetes, inCluster: c.actuation.kubernetes.kubeconfig === undefined },
-    },
-    queries: { ...queries, rateWindow: c.queries.rateWindow, latencyQuantile: c.queries.latencyQuantile },
-    queryOverrides,
-    history: c.history,
-    exporter: { listen: c.exporter.listen, host, port: Number(listen?.[2]) },
-    leaderElection: c.leaderElection,
-    admin: { ...admin, ...(adminToken !== undefined ? { token: new Secret(adminToken.trim()) } : {}) },
-  };
 }
 
 /** Every file the configuration names must be readable now, or start-up fails naming the key. */

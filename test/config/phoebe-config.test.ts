@@ -56,7 +56,7 @@ describe('phoebe configuration: defaults', () => {
     expect(c.priors).toEqual({ restartSeconds: 30, rescaleSeconds: 30 });
     expect(c.actuation.mode).toBe('recommend');
     expect(c.actuation.flinkRest).toBeUndefined();
-    expect(c.actuation.flinkDeployment).toEqual({ perVertexOverride: false, timeoutSeconds: 600 });
+    expect(c.actuation.flinkDeployment).toEqual({ timeoutSeconds: 600 });
     expect(c.actuation.taskManagerDeployment).toEqual({ slotsPerTaskManager: 1, timeoutSeconds: 600 });
     expect(c.actuation.kubernetes).toEqual({ inCluster: true });
     expect(c.history).toEqual({ backfillSeconds: 21600, stepSeconds: 1, carryForwardSeconds: 30 });
@@ -155,7 +155,9 @@ describe('phoebe configuration: every error names its key', () => {
     ['actuation: { mode: flink-deployment }\n', '"job.flinkDeployment": is required when actuation.mode is flink-deployment'],
     ['actuation: { mode: taskmanager-deployment }\n', '"job.taskManagerDeployment": is required when actuation.mode is taskmanager-deployment'],
     ['actuation: { taskManagerDeployment: { slotsPerTaskManager: 0 } }\n', '"actuation.taskManagerDeployment.slotsPerTaskManager"'],
-    ['actuation: { flinkDeployment: { perVertexOverride: 1 } }\n', '"actuation.flinkDeployment.perVertexOverride"'],
+    ['actuation: { flinkDeployment: { timeoutSeconds: 0 } }\n', '"actuation.flinkDeployment.timeoutSeconds"'],
+    // Removed: nothing read it (the FlinkDeployment actuator sets spec.job.parallelism).
+    ['actuation: { flinkDeployment: { perVertexOverride: false } }\n', 'unknown key "actuation.flinkDeployment.perVertexOverride"'],
     ['queries: { rateWindow: 60 }\n', '"queries.rateWindow"'],
     ['queries: { rateWindow: 1 minute }\n', '"queries.rateWindow": must be a PromQL duration'],
     ['queries: { lag: "" }\n', '"queries.lag"'],

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RescaleResult } from '../../src/act/actuator.js';
 import { FlinkRestActuator, type FlinkRestActuatorOptions } from '../../src/act/flink-rest/actuator.js';
-import type { ActLogger } from '../../src/act/logger.js';
 import { FileJournalStore, RescaleJournal, type RescaleRecord } from '../../src/act/flink-rest/journal.js';
 import { JAR_NAME } from '../../src/sim/live/live-cluster.js';
 import type { FaultSpec } from '../../src/sim/live/fault-injection.js';
@@ -20,17 +19,13 @@ import {
   writeScenario, type DriverRun, type TwinProcess,
 } from './harness.js';
 import { writeReliabilitySection, type ReliabilityRow } from './reliability-table.js';
+import { RecordingLogger } from '../support/recording-logger.js';
 
 const base = mkdtempSync(join(tmpdir(), 'phoebe-faults-'));
 const rows = new Map<string, ReliabilityRow>();
 let pool: TwinPool;
 const startedAt = Date.now();
 
-class Logger implements ActLogger {
-  readonly lines: string[] = [];
-  info(message: string, fields?: Record<string, unknown>): void { this.lines.push(`info ${message} ${JSON.stringify(fields ?? {})}`); }
-  warn(message: string, fields?: Record<string, unknown>): void { this.lines.push(`warn ${message} ${JSON.stringify(fields ?? {})}`); }
-}
 
 let dirs = 0;
 function stateDir(): string {
@@ -41,7 +36,7 @@ function actuatorFor(twin: TwinProcess, directory: string, options: Partial<Flin
   return new FlinkRestActuator({
     restUrl: twin.url, jobName: JOB, jarName: JAR_NAME, stateDirectory: directory,
     pollIntervalMs: 25, requestTimeoutMs: 1_500, savepointTimeoutMs: 3_000, runningTimeoutMs: 4_000,
-    logger: new Logger(), ...options,
+    logger: new RecordingLogger(), ...options,
   });
 }
 

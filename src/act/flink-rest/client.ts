@@ -6,6 +6,7 @@
  * savepoint with cancel-job, deleting jars, and any DELETE at all. A job is only ever stopped through
  * stop-with-savepoint. The request method is typed as GET | POST | PUT so none can be added by accident.
  */
+import { randomBytes } from 'node:crypto';
 import { HttpStatusError, redact } from '../errors.js';
 
 // ---- schemas (subset of components/schemas, same names) -------------------------------------------
@@ -159,6 +160,11 @@ const HEX32 = /^[0-9a-f]{32}$/;
 
 export function isHex32(id: unknown): id is string {
   return typeof id === 'string' && HEX32.test(id);
+}
+
+/** A fresh id in Flink's form (a trigger id or job id phoebe chooses, so a lost request can be looked up). */
+export function newHex32(): string {
+  return randomBytes(16).toString('hex');
 }
 
 export interface FlinkRestClientOptions {

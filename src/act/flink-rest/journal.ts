@@ -24,6 +24,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, accessSync, constants as fsConstants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { systemClock, type Clock } from '../../util/clock.js';
 
 export const JOURNAL_VERSION = 1;
 const MAX_STEPS = 100;
@@ -258,12 +259,13 @@ export type JournalListener = (record: RescaleRecord) => void | Promise<void>;
 export class RescaleJournal {
   private record: RescaleRecord | undefined;
   private loadError: JournalError | undefined;
+  private readonly writer: string;
+  private readonly clock: Clock;
 
-  constructor(
-    readonly store: JournalStore,
-    readonly key: string,
-    private readonly writer = `${process.env.HOSTNAME ?? 'local'}/${process.pid}`,
-  ) {
+  /** `writer`: who writes (default host/pid); `clock` dates the steps. */
+  constructor(readonly store: JournalStore, readonly key: string, options: { writer?: string; clock?: Clock } = {}) {
+    this.writer = options.writer ?? `${process.env.HOSTNAME ?? 'local'}/${process.pid}`;
+    this.clock = options.clock ?? systemClock;
     this.reload();
   }
 
@@ -305,7 +307,7 @@ export class RescaleJournal {
   begin(fields: Pick<RescaleRecord, 'id' | 'from' | 'to' | 'reason' | 'oldJobId' | 'jobName' | 'jarId' | 'triggerId'>, note?: string): RescaleRecord {
     if (this.loadError) throw this.loadError;
     if (this.unfinished) throw new JournalError(`rescale ${this.record!.id} is unfinished (${this.record!.phase}); not starting another`);
-    const now = new Date().toISOString();
+    const now = new Date(this.clock.now()).toISOString();
     const record: RescaleRecord = {
       version: JOURNAL_VERSION,
       key: this.key,
@@ -337,12 +339,12 @@ export class RescaleJournal {
   /**
    * Moves the unfinished rescale to `phase` with `changes`, and stores it before returning.
    * Throws JournalError when the store cannot be written; the record in memory is updated
-   * anyway, so the caller may decide to go on (see FlinkRestActuator).
+   * anyway, so the caller may decide to go on (see progress.ts).
    */
   advance(phase: RescalePhase, changes: Partial<Omit<RescaleRecord, 'version' | 'key' | 'id' | 'steps' | 'phase'>> = {}, note?: string): RescaleRecord {
     const current = this.record;
     if (!current) throw new JournalError('no rescale to advance');
-    const now = new Date().toISOString();
+    const now = new Date(this.clock.now()).toISOString();
     const next: RescaleRecord = { ...current, ...changes, phase, updatedAt: now, writer: this.writer, steps: [...current.steps] };
     next.steps.push({ phase, at: now, ...(note ? { note } : {}) });
     // Bounded: the first step and the latest ones (a rescale retried for days stays a small file).

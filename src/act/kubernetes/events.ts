@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { ActuationMode, RescaleRequest, RescaleResult } from '../actuator.js';
 import type { Decision } from '../../planner/decision.js';
 import { describeError, redact } from '../errors.js';
@@ -143,6 +144,8 @@ export interface KubernetesEventRecorderOptions {
   /** The reporting instance; default $HOSTNAME (the pod name) or the OS host name. */
   host?: string;
   logger?: ActLogger;
+  /** Dates the events. Default: the system clock. */
+  clock?: Clock;
 }
 
 export class KubernetesEventRecorder implements RescaleEventSink {
@@ -150,18 +153,20 @@ export class KubernetesEventRecorder implements RescaleEventSink {
   private readonly timeoutMs: number;
   private readonly host: string;
   private readonly logger: ActLogger;
+  private readonly clock: Clock;
 
   constructor(options: KubernetesEventRecorderOptions) {
     this.core = options.core;
     this.timeoutMs = options.requestTimeoutMs ?? 5_000;
     this.host = options.host ?? process.env.HOSTNAME ?? hostname();
     this.logger = options.logger ?? stderrLogger;
+    this.clock = options.clock ?? systemClock;
   }
 
   async recordRescale(input: RescaleEventInput): Promise<void> {
     if (input.result.outcome === 'skipped') return;
     try {
-      const now = new Date();
+      const now = new Date(this.clock.now());
       const suffix = `${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
       const body = buildRescaleEvent(input, { now, host: this.host, nameSuffix: suffix });
       await this.core.createNamespacedEvent({ namespace: input.target.namespace, body }, callOptions(this.timeoutMs));

@@ -10,6 +10,7 @@
  * status.reconciliationStatus.lastReconciledSpec shows the new parallelism (bounded by a timeout).
  */
 import { PatchStrategy } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { Actuator, RescaleRequest, RescaleResult } from '../actuator.js';
 import { describeError, isHttpAnswer, redact } from '../errors.js';
 import { callOptions, type KubeClients } from './client.js';
@@ -48,6 +49,8 @@ export interface FlinkDeploymentActuatorOptions {
   /** Record a Kubernetes Event on the FlinkDeployment for every rescale. */
   events?: RescaleEventSink;
   logger?: ActLogger;
+  /** Time for the status polls and the timeout. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** The fields of a FlinkDeployment this actuator reads (see the CRD). */
@@ -130,7 +133,8 @@ export class FlinkDeploymentActuator implements Actuator {
   private readonly options: FlinkDeploymentActuatorOptions;
   private readonly logger: ActLogger;
   private readonly timeoutMs: number;
-  private readonly guard = new RescaleGuard();
+  private readonly clock: Clock;
+  private readonly guard: RescaleGuard;
 
   constructor(options: FlinkDeploymentActuatorOptions) {
     if (!options.namespace || !options.name) throw new Error('flink-deployment actuator: set namespace and name');
@@ -141,6 +145,8 @@ export class FlinkDeploymentActuator implements Actuator {
     this.options = options;
     this.logger = options.logger ?? stderrLogger;
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.clock = options.clock ?? systemClock;
+    this.guard = new RescaleGuard(this.clock);
   }
 
   private get ref(): string {
@@ -275,16 +281,17 @@ export class FlinkDeploymentActuator implements Actuator {
 
   /** Watch + periodic GET until check() is done or fatal, bounded by timeoutMs. */
   private async waitFor(p: number, overrides: string | undefined, generation: number | undefined, timeoutMs: number): Promise<Check> {
-    const deadline = new Deadline(timeoutMs);
+    const deadline = new Deadline(timeoutMs, this.clock);
     let last: Check = { done: false, fatal: false, state: 'no status seen' };
     let settled: Check | undefined;
     let finished = false;
-    let wake: (() => void) | undefined;
+    // Aborted when the watch settles it, so the wait for the next poll ends at once.
+    const woken = new AbortController();
     const settle = (c: Check): void => {
       last = c;
       if (c.done || ('fatal' in c && c.fatal)) {
         settled = c;
-        wake?.();
+        woken.abort();
       }
     };
 
@@ -320,14 +327,7 @@ export class FlinkDeploymentActuator implements Actuator {
           last = { done: false, fatal: false, state: describeError(err) };
         }
         if (settled || deadline.expired()) break;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(interval, deadline.remainingMs()));
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
+        await this.clock.sleep(Math.min(interval, deadline.remainingMs()), woken.signal);
       }
     } finally {
       finished = true;
@@ -335,4 +335,5 @@ export class FlinkDeploymentActuator implements Actuator {
     }
     return settled ?? last;
   }
+
 }

@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../../util/clock.js';
 import { describeError } from '../errors.js';
 import { callOptions } from './client.js';
 import { stderrLogger, type ActLogger } from '../logger.js';
@@ -49,10 +50,12 @@ export interface LeaderLeaseOptions {
   logger?: ActLogger;
   /** Called on every change of leadership (true: now leader; false: no longer). */
   onChange?: (leader: boolean) => void;
-  /** Monotonic clock, ms (tests). Default performance.now. */
-  monotonic?: () => number;
-  /** Wall clock for renewTime/acquireTime, ms (tests). Default Date.now. */
-  now?: () => number;
+  /**
+   * Time: renewTime/acquireTime and the wait between attempts. Default: the system clock, with
+   * performance.now() measuring expiry (monotonic: a wall-clock jump changes no leadership). Any
+   * other clock (fake time in tests) measures expiry too.
+   */
+  clock?: Clock;
 }
 
 /** Where leadership stands, for /api/v1/status. */
@@ -101,7 +104,9 @@ export class LeaderLease {
   private observed: { version: string; at: number } | undefined;
   private holder: string | null = null;
   private lastError: string | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  /** Aborts the wait between attempts on stop(). */
+  private waiting: AbortController | undefined;
   private running = false;
   private stepping: Promise<void> | undefined;
 
@@ -113,8 +118,10 @@ export class LeaderLease {
     if (options.identity === '') throw new Error('the holder identity must not be empty');
     this.api = options.api;
     this.logger = options.logger ?? stderrLogger;
-    this.monotonic = options.monotonic ?? (() => performance.now());
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
+    const clock = this.clock;
+    this.monotonic = clock === systemClock ? () => performance.now() : () => clock.now();
+    this.now = () => clock.now();
     this.timeoutMs = options.requestTimeoutMs ?? Math.min(options.renewEverySeconds * 1000, 5_000);
   }
 
@@ -156,8 +163,7 @@ export class LeaderLease {
    */
   async stop(options: { release?: boolean } = {}): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.waiting?.abort();
     await this.stepping;
     const wasLeader = this.isLeader();
     this.leaderUntil = 0;
@@ -165,7 +171,7 @@ export class LeaderLease {
     if (options.release && wasLeader) await this.release();
   }
 
-  /** One read-and-acquire-or-renew attempt (exposed for tests; the timer calls it). */
+  /** One read-and-acquire-or-renew attempt (exposed for tests; the renewal loop calls it). */
   async step(): Promise<void> {
     const started = this.monotonic();
     let lease: V1Lease | undefined;
@@ -290,12 +296,24 @@ export class LeaderLease {
     }
   }
 
+  /** One attempt now; then, in the background, one every renewEverySeconds until stop(). */
   private async runStep(): Promise<void> {
+    await this.attempt();
+    void this.renewLoop();
+  }
+
+  private async attempt(): Promise<void> {
     this.stepping = this.step().catch((err: unknown) => this.failed('step', err));
     await this.stepping;
     this.stepping = undefined;
-    if (!this.running) return;
-    this.timer = setTimeout(() => void this.runStep(), this.options.renewEverySeconds * 1000);
-    this.timer.unref();
+  }
+
+  private async renewLoop(): Promise<void> {
+    while (this.running) {
+      this.waiting = new AbortController();
+      await this.clock.sleep(this.options.renewEverySeconds * 1000, this.waiting.signal);
+      if (!this.running) return;
+      await this.attempt();
+    }
   }
 }

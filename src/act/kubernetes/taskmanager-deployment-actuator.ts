@@ -6,6 +6,7 @@
  * latest checkpoint when TaskManagers come or go; phoebe never touches the job.
  */
 import { PatchStrategy, type V1Scale } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { Actuator, RescaleRequest, RescaleResult } from '../actuator.js';
 import { describeError, isHttpAnswer } from '../errors.js';
 import { callOptions, type KubeClients } from './client.js';
@@ -34,6 +35,8 @@ export interface TaskManagerDeploymentActuatorOptions {
   /** Record a Kubernetes Event on the Deployment for every rescale. */
   events?: RescaleEventSink;
   logger?: ActLogger;
+  /** Time for polling and timeouts. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** TaskManagers needed for parallelism p. */
@@ -46,7 +49,8 @@ export class TaskManagerDeploymentActuator implements Actuator {
   private readonly options: TaskManagerDeploymentActuatorOptions;
   private readonly logger: ActLogger;
   private readonly timeoutMs: number;
-  private readonly guard = new RescaleGuard();
+  private readonly clock: Clock;
+  private readonly guard: RescaleGuard;
 
   constructor(options: TaskManagerDeploymentActuatorOptions) {
     if (!options.namespace || !options.name) throw new Error('taskmanager-deployment actuator: set namespace and name');
@@ -56,6 +60,8 @@ export class TaskManagerDeploymentActuator implements Actuator {
     this.options = options;
     this.logger = options.logger ?? stderrLogger;
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.clock = options.clock ?? systemClock;
+    this.guard = new RescaleGuard(this.clock);
   }
 
   private get ref(): string {
@@ -120,7 +126,7 @@ export class TaskManagerDeploymentActuator implements Actuator {
 
     const readyTimeoutMs = this.options.readyTimeoutMs ?? 300_000;
     const waited = await pollUntil<number>(
-      { timeoutMs: readyTimeoutMs, intervalMs: this.options.pollIntervalMs ?? 2_000 },
+      { timeoutMs: readyTimeoutMs, intervalMs: this.options.pollIntervalMs ?? 2_000, clock: this.clock },
       async (): Promise<Probe<number>> => {
         const scale = await this.readScale();
         const status = scale.status?.replicas;

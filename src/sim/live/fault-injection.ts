@@ -18,17 +18,34 @@ import type { ClusterFaultHooks, LiveCluster } from './live-cluster.js';
  *   unavailable      the Flink REST API is unreachable for `seconds` wall seconds (default 2): every
  *                    request's connection is dropped (`mode` drop, default) or answered 503 (`mode` 503).
  *                    Starts now, or once the next `after` request (stop | run) has been answered.
- *   slow             requests matching `on` (default any) are held `ms` (default 500) before they are
- *                    handled — for `count` requests (default: all) or `seconds` wall seconds.
- *   lose-answer      the next request matching `on` (stop | run) is executed, then its connection is
- *                    dropped instead of answered.
+ *   slow             requests matching `on` (default any: the Kubernetes API's too) are held `ms`
+ *                    (default 500) before they are handled — for `count` requests (default: all) or `seconds` wall seconds.
+ *   lose-answer      the next request matching `on` (stop | run | fd-patch | scale-patch) is executed,
+ *                    then its connection is dropped instead of answered.
+ *   lose-request     the next request matching `on` (stop | run) is dropped before it is executed (no answer).
+ *   in-place-stuck   the next PUT of resource requirements is accepted, but the job does not rescale
+ *                    (not enough slots).
+ *   operator-stalls  the Kubernetes operator reconciles no new FlinkDeployment spec for `seconds` wall
+ *                    seconds (default: until the twin ends).
+ *   operator-rolls-back  the operator's next upgrade fails and it rolls back: the new spec is recorded
+ *                    as reconciled with state ROLLED_BACK and an error; the job keeps running as before.
+ *   scale-stuck      the next change of the TaskManager Deployment's replicas is stored, but no
+ *                    TaskManager comes or goes (status.replicas stays).
+ *   kube-error       the next Kubernetes request matching `on` (fd-watch | fd-patch | scale-patch |
+ *                    events) is answered `status` (default 500) as a Status and not executed.
+ * stop-error, run-error and unavailable (mode 503) answer `message` when given (e.g. a server error
+ * that quotes a credential, to check that phoebe never repeats it).
  * `{"faults": [], "replace": true}` disarms everything. GET /__faults also reports the requests
  * that could have cancelled a job (any DELETE, PATCH on /jobs, a cancel path, savepoints with
  * cancel-job), the jobs, and the twin's record accounting.
  */
 
-export type FaultKind = 'stop-error' | 'run-error' | 'savepoint-fails' | 'savepoint-hangs' | 'job-fails' | 'unavailable' | 'slow' | 'lose-answer';
-export type FaultRoute = 'stop' | 'run' | 'savepoint-status' | 'job' | 'overview' | 'any';
+export type FaultKind =
+  | 'stop-error' | 'run-error' | 'savepoint-fails' | 'savepoint-hangs' | 'job-fails' | 'unavailable' | 'slow' | 'lose-answer'
+  | 'lose-request' | 'in-place-stuck' | 'operator-stalls' | 'operator-rolls-back' | 'scale-stuck' | 'kube-error';
+export type FaultRoute = 'stop' | 'run' | 'savepoint-status' | 'job' | 'overview' | 'any' | KubeRoute;
+/** The Kubernetes requests a fault can aim at. */
+export type KubeRoute = 'fd-watch' | 'fd-patch' | 'scale-patch' | 'events';
 
 export interface FaultSpec {
   fault: FaultKind;
@@ -40,6 +57,7 @@ export interface FaultSpec {
   after?: 'stop' | 'run';
   on?: FaultRoute;
   parallelism?: number;
+  message?: string;
 }
 
 interface ArmedFault {
@@ -59,8 +77,12 @@ export interface LoggedRequest {
   fault?: FaultKind;
 }
 
-const KINDS: ReadonlySet<string> = new Set<FaultKind>(['stop-error', 'run-error', 'savepoint-fails', 'savepoint-hangs', 'job-fails', 'unavailable', 'slow', 'lose-answer']);
-const ROUTES: ReadonlySet<string> = new Set<FaultRoute>(['stop', 'run', 'savepoint-status', 'job', 'overview', 'any']);
+const KINDS: ReadonlySet<string> = new Set<FaultKind>([
+  'stop-error', 'run-error', 'savepoint-fails', 'savepoint-hangs', 'job-fails', 'unavailable', 'slow', 'lose-answer',
+  'lose-request', 'in-place-stuck', 'operator-stalls', 'operator-rolls-back', 'scale-stuck', 'kube-error',
+]);
+const KUBE_ROUTES: ReadonlySet<string> = new Set<KubeRoute>(['fd-watch', 'fd-patch', 'scale-patch', 'events']);
+const ROUTES: ReadonlySet<string> = new Set<FaultRoute>(['stop', 'run', 'savepoint-status', 'job', 'overview', 'any', ...(KUBE_ROUTES as Set<KubeRoute>)]);
 const MAX_LOG = 20_000;
 
 export class FaultSpecError extends Error {}
@@ -73,6 +95,15 @@ function isLoopback(address: string | undefined): boolean {
 /** The Flink REST paths (everything but /metrics, the Kubernetes API and /__faults). */
 function isFlinkPath(path: string): boolean {
   return !(path === '/metrics' || path === '/__faults' || path === '/version' || path === '/api' || path.startsWith('/api/') || path === '/apis' || path.startsWith('/apis/'));
+}
+
+/** The Kubernetes request a fault can aim at, or 'other'. */
+export function kubeRouteOf(method: string, path: string, watch: boolean): KubeRoute | 'other' {
+  if (method === 'PATCH' && /^\/apis\/flink\.apache\.org\/v1beta1\/namespaces\/[^/]+\/flinkdeployments\/[^/]+$/.test(path)) return 'fd-patch';
+  if (method === 'GET' && watch && /^\/apis\/flink\.apache\.org\/v1beta1\/namespaces\/[^/]+\/flinkdeployments$/.test(path)) return 'fd-watch';
+  if (method === 'PATCH' && /^\/apis\/apps\/v1\/namespaces\/[^/]+\/deployments\/[^/]+\/scale$/.test(path)) return 'scale-patch';
+  if (method === 'POST' && /^\/(api\/v1|apis\/events\.k8s\.io\/v1)\/namespaces\/[^/]+\/events$/.test(path)) return 'events';
+  return 'other';
 }
 
 export function routeOf(method: string, path: string): FaultRoute | 'other' {
@@ -112,7 +143,13 @@ function checkSpec(raw: unknown): FaultSpec {
   if (spec.mode !== undefined && spec.mode !== 'drop' && spec.mode !== '503') throw new FaultSpecError('mode must be "drop" or "503"');
   if (spec.after !== undefined && spec.after !== 'stop' && spec.after !== 'run') throw new FaultSpecError('after must be "stop" or "run"');
   if (spec.on !== undefined && (typeof spec.on !== 'string' || !ROUTES.has(spec.on))) throw new FaultSpecError(`on must be one of ${[...ROUTES].join(', ')}`);
-  if (spec.fault === 'lose-answer' && spec.on !== 'stop' && spec.on !== 'run') throw new FaultSpecError('lose-answer needs on: "stop" or "run"');
+  if (spec.message !== undefined && typeof spec.message !== 'string') throw new FaultSpecError('message must be a string');
+  const on = (kinds: readonly string[]): void => {
+    if (typeof spec.on !== 'string' || !kinds.includes(spec.on)) throw new FaultSpecError(`${String(spec.fault)} needs on: ${kinds.map((k) => `"${k}"`).join(', ')}`);
+  };
+  if (spec.fault === 'lose-answer') on(['stop', 'run', 'fd-patch', 'scale-patch']);
+  if (spec.fault === 'lose-request') on(['stop', 'run']);
+  if (spec.fault === 'kube-error') on([...KUBE_ROUTES]);
   return spec as unknown as FaultSpec;
 }
 
@@ -125,6 +162,9 @@ export class FaultInjector {
   private readonly routeCounts: Record<string, number> = {};
   private unavailableUntilMs = 0;
   private unavailableMode: 'drop' | '503' = 'drop';
+  private unavailableMessage: string | undefined;
+  /** operator-stalls: wall ms until which the operator reconciles nothing. */
+  private operatorStalledUntilMs = 0;
 
   constructor(private readonly cluster: LiveCluster, private readonly now: () => number = Date.now) {
     cluster.faultHooks = this.hooks();
@@ -137,11 +177,17 @@ export class FaultInjector {
     if (replace) {
       this.armed = [];
       this.unavailableUntilMs = 0;
+      this.operatorStalledUntilMs = 0;
     }
     const now = this.now();
     for (const spec of specs) {
       if (spec.fault === 'unavailable' && spec.after === undefined) {
         this.startUnavailable(spec, now);
+        continue;
+      }
+      if (spec.fault === 'operator-stalls') {
+        this.operatorStalledUntilMs = spec.seconds === undefined ? Number.POSITIVE_INFINITY : Math.max(this.operatorStalledUntilMs, now + spec.seconds * 1000);
+        this.fired.push({ atMs: now, fault: 'operator-stalls', detail: `the operator reconciles nothing ${spec.seconds === undefined ? 'until the twin ends' : `for ${spec.seconds} s`}` });
         continue;
       }
       const unlimited = spec.fault === 'slow' && spec.count === undefined;
@@ -220,7 +266,7 @@ export class FaultInjector {
     return (req: Request, res: Response, next: NextFunction) => {
       const path = req.path;
       if (!isFlinkPath(path)) {
-        next();
+        this.kubernetesFaults(req, res, next);
         return;
       }
       const now = this.now();
@@ -237,7 +283,7 @@ export class FaultInjector {
 
       if (now < this.unavailableUntilMs) {
         entry.fault = 'unavailable';
-        if (this.unavailableMode === '503') res.status(503).json({ errors: ['Service Unavailable (fault injected by the live twin)'] });
+        if (this.unavailableMode === '503') res.status(503).json({ errors: [this.unavailableMessage ?? 'Service Unavailable (fault injected by the live twin)'] });
         else req.socket.destroy();
         return;
       }
@@ -248,19 +294,20 @@ export class FaultInjector {
           entry.fault = kind;
           const status = armed.spec.status ?? 500;
           this.fired.push({ atMs: now, fault: kind, detail: `${req.method} ${path} answered ${status}` });
-          res.status(status).json({ errors: ['Internal server error.', `<Exception on server side:\norg.apache.flink.runtime.rest.handler.RestHandlerException: fault injected by the live twin (${kind})\n\tat phoebe.twin(faults)\n\nEnd of exception on server side>`] });
+          const message = armed.spec.message ?? `org.apache.flink.runtime.rest.handler.RestHandlerException: fault injected by the live twin (${kind})`;
+          res.status(status).json({ errors: ['Internal server error.', `<Exception on server side:\n${message}\n\tat phoebe.twin(faults)\n\nEnd of exception on server side>`] });
           return;
         }
       }
-      const lose = this.take('lose-answer', (a) => a.spec.on === route);
-      if (lose) {
+      if (this.take('lose-request', (a) => a.spec.on === route)) {
+        entry.fault = 'lose-request';
+        this.fired.push({ atMs: now, fault: 'lose-request', detail: `${req.method} ${path} dropped before it was executed` });
+        req.socket.destroy();
+        return;
+      }
+      if (this.take('lose-answer', (a) => a.spec.on === route)) {
         entry.fault = 'lose-answer';
-        this.fired.push({ atMs: now, fault: 'lose-answer', detail: `${req.method} ${path} executed, answer dropped` });
-        const socket = req.socket;
-        res.end = ((..._args: unknown[]) => {
-          socket.destroy();
-          return res;
-        }) as Response['end'];
+        this.loseAnswer(req, res, now);
       }
       const slow = this.take('slow', (a) => (a.spec.on ?? 'any') === 'any' || a.spec.on === route, now);
       if (slow) {
@@ -270,6 +317,43 @@ export class FaultInjector {
       }
       next();
     };
+  }
+
+  /** The request is executed; its answer never arrives (the connection is dropped instead). */
+  private loseAnswer(req: Request, res: Response, now: number): void {
+    this.fired.push({ atMs: now, fault: 'lose-answer', detail: `${req.method} ${req.path} executed, answer dropped` });
+    const socket = req.socket;
+    res.end = ((..._args: unknown[]) => {
+      socket.destroy();
+      return res;
+    }) as Response['end'];
+  }
+
+  /** Faults on the Kubernetes API (not logged with the Flink REST requests). */
+  private kubernetesFaults(req: Request, res: Response, next: NextFunction): void {
+    const now = this.now();
+    if (req.path !== '/metrics') {
+      const slow = this.take('slow', (a) => (a.spec.on ?? 'any') === 'any', now);
+      if (slow) {
+        setTimeout(next, slow.spec.ms ?? 500);
+        return;
+      }
+    }
+    const route = kubeRouteOf(req.method, req.path, req.query.watch === 'true' || req.query.watch === '1');
+    if (route === 'other') {
+      next();
+      return;
+    }
+    const error = this.take('kube-error', (a) => a.spec.on === route, now);
+    if (error) {
+      const status = error.spec.status ?? 500;
+      const message = error.spec.message ?? `fault injected by the live twin (kube-error on ${route})`;
+      this.fired.push({ atMs: now, fault: 'kube-error', detail: `${req.method} ${req.path} answered ${status}` });
+      res.status(status).json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: status === 403 ? 'Forbidden' : 'InternalError', code: status });
+      return;
+    }
+    if (this.take('lose-answer', (a) => a.spec.on === route, now)) this.loseAnswer(req, res, now);
+    next();
   }
 
   private afterAnswered(route: FaultRoute | 'other', now: number): void {
@@ -282,7 +366,16 @@ export class FaultInjector {
     const seconds = spec.seconds ?? 2;
     this.unavailableUntilMs = Math.max(this.unavailableUntilMs, now + seconds * 1000);
     this.unavailableMode = spec.mode ?? 'drop';
+    this.unavailableMessage = spec.message;
     this.fired.push({ atMs: now, fault: 'unavailable', detail: `Flink REST ${this.unavailableMode === 'drop' ? 'drops connections' : 'answers 503'} for ${seconds} s` });
+  }
+
+  /** Consumes one armed fault of this kind, if any, and records that it fired. */
+  private takeFired(kind: FaultKind, detail: string): boolean {
+    const now = this.now();
+    if (!this.take(kind, () => true, now)) return false;
+    this.fired.push({ atMs: now, fault: kind, detail });
+    return true;
   }
 
   /** Consumes one occurrence of the first armed fault of this kind that matches. */
@@ -318,6 +411,13 @@ export class FaultInjector {
         if (!armed) return undefined;
         this.fired.push({ atMs: now, fault: 'job-fails', detail: `the submission at ${parallelism} fails while initializing` });
         return `org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy; NoResourceAvailableException: Could not acquire the minimum required resources for parallelism ${parallelism} (fault injected by the live twin).`;
+      },
+      takeInPlaceFault: () => this.takeFired('in-place-stuck', 'the new resource requirements are accepted, the job does not rescale'),
+      takeScaleFault: () => this.takeFired('scale-stuck', 'the replicas are stored, no TaskManager comes or goes'),
+      operatorFault: () => {
+        if (this.now() < this.operatorStalledUntilMs) return { kind: 'stall' };
+        const rollBack = this.takeFired('operator-rolls-back', 'the upgrade fails; the operator rolls back');
+        return rollBack ? { kind: 'roll-back', error: '{"type":"org.apache.flink.kubernetes.operator.exception.DeploymentFailedException","message":"Job failed to start (fault injected by the live twin)"}' } : undefined;
       },
     };
   }

@@ -39,6 +39,12 @@ export interface ClusterFaultHooks {
   takeStopFault(): { kind: 'fail'; reason: string } | { kind: 'hang'; seconds: number; reason: string } | undefined;
   /** For a submission at this parallelism: the reason it FAILS while initializing, or undefined. */
   takeSubmitFault(parallelism: number): string | undefined;
+  /** For new resource requirements: true when they are accepted but the job does not rescale. */
+  takeInPlaceFault?(): boolean;
+  /** For a change of the TaskManager replicas: true when no TaskManager comes or goes. */
+  takeScaleFault?(): boolean;
+  /** For a FlinkDeployment spec the operator would reconcile: it stalls, or rolls the upgrade back with an error. */
+  operatorFault?(): { kind: 'stall' } | { kind: 'roll-back'; error: string } | undefined;
 }
 
 /** Records in and out since the start: arrivals = processed − rolled back + lag when nothing is lost. */

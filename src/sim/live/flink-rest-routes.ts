@@ -179,6 +179,7 @@ export function flinkRestRouter(cluster: LiveCluster, options: { address: () => 
       'state.savepoints.dir': cluster.savepointDirectory,
       'rest.address': options.address(),
       'web.submit.enable': 'true',
+      ...(cluster.reactive ? { 'scheduler-mode': 'reactive' } : {}),
     };
     res.json(Object.entries(entries).map(([key, value]) => ({ key, value })));
   });

@@ -20,6 +20,8 @@ export interface JobManagerOptions {
   /** Wall time (ms since the epoch) at which simulated second 0 starts. */
   startWallMs: number;
   scheduler?: Scheduler;
+  /** Reactive mode (scheduler-mode: reactive): the parallelism follows the TaskManagers. Default false. */
+  reactive?: boolean;
   /** Simulated seconds a savepoint takes (default min(2, rescale downtime)). */
   savepointSeconds?: number;
   savepointDirectory?: string;
@@ -49,6 +51,7 @@ export abstract class JobManager {
   readonly speed: number;
   readonly startWallMs: number;
   readonly scheduler: Scheduler;
+  readonly reactive: boolean;
   readonly savepointSeconds: number;
   readonly savepointDirectory: string;
   readonly vertexId: string;
@@ -80,6 +83,7 @@ export abstract class JobManager {
     this.startWallMs = options.startWallMs;
     this.wallNow = options.startWallMs;
     this.scheduler = options.scheduler ?? 'default';
+    this.reactive = options.reactive ?? false;
     const downtime = scenario.twin.rescaleDowntimeSeconds;
     this.savepointSeconds = Math.min(Math.max(0, Math.round(options.savepointSeconds ?? 2)), downtime);
     this.savepointDirectory = options.savepointDirectory ?? 'file:/flink-data/savepoints';
@@ -279,6 +283,7 @@ export abstract class JobManager {
     const upper = requestedUpperBound(body, this.vertexId, job.id);
     checkParallelism(upper, 'upperBound', this.scenario.twin);
     if (this.phase.kind === 'stopping') return; // the job is finishing: nothing left to rescale
+    if (this.faultHooks?.takeInPlaceFault?.()) return; // injected: accepted, but no slots for it
     this.rescaleInPlace(upper);
     this.syncKubernetes();
   }

@@ -31,6 +31,8 @@ export interface OperatorState {
   awaitingJob: string | undefined;
   lastSavepoint: { location: string; timeStamp: number } | undefined;
   savepointHistory: { location: string; timeStamp: number }[];
+  /** The error of the last upgrade, when it failed and was rolled back (a fault test's). */
+  rolledBack?: string | undefined;
 }
 
 export interface FlinkDeploymentSpec {
@@ -148,7 +150,7 @@ export interface FlinkDeploymentView {
 /** The status the operator writes; `updateTimeMs` is left out to compare two statuses for a change. */
 export function flinkDeploymentStatus(view: FlinkDeploymentView, updateTimeMs?: number): Record<string, unknown> {
   const { job, state, operator } = view;
-  const lifecycle = operator.suspended && view.stopped ? 'SUSPENDED' : operator.upgrading ? 'UPGRADING' : 'STABLE';
+  const lifecycle = operator.rolledBack ? 'ROLLED_BACK' : operator.suspended && view.stopped ? 'SUSPENDED' : operator.upgrading ? 'UPGRADING' : 'STABLE';
   const savepoint = (entry: { location: string; timeStamp: number }): Record<string, unknown> => ({
     location: entry.location, timeStamp: entry.timeStamp, formatType: 'CANONICAL', triggerType: 'UPGRADE',
   });
@@ -178,8 +180,9 @@ export function flinkDeploymentStatus(view: FlinkDeploymentView, updateTimeMs?: 
       lastReconciledSpec: specWithMeta(operator.reconciledSpec),
       lastStableSpec: specWithMeta(operator.stableSpec),
       reconciliationTimestamp: operator.reconciledAtMs,
-      state: operator.upgrading ? 'UPGRADING' : 'DEPLOYED',
+      state: operator.rolledBack ? 'ROLLED_BACK' : operator.upgrading ? 'UPGRADING' : 'DEPLOYED',
     },
+    ...(operator.rolledBack ? { error: operator.rolledBack } : {}),
     taskManager: { replicas: view.taskManagers, labelSelector: `component=taskmanager,app=${view.name}` },
   };
 }

@@ -187,6 +187,8 @@ export class LiveCluster extends JobManager {
     next.metadata = { ...(deployment.metadata ?? {}), resourceVersion: rv === undefined || rv === '' ? deployment.metadata?.resourceVersion : rv };
     if (name === this.taskManagerDeployment && namespace === this.namespace) {
       this.kube.update(DEPLOYMENT, namespace, name, next);
+      // Injected: the replicas are stored, but no TaskManager comes or goes.
+      if (this.faultHooks?.takeScaleFault?.()) return this.taskManagerScale(namespace, name);
       const target = this.clamp(replicas);
       this.syncedReplicas = target;
       this.setParallelismFromReplicas(target);
@@ -221,6 +223,8 @@ export class LiveCluster extends JobManager {
     if (!fd) return;
     const generation = fd.metadata?.generation ?? 1;
     if (generation <= this.operator.reconciledGeneration) return;
+    const fault = this.faultHooks?.operatorFault?.();
+    if (fault?.kind === 'stall') return;
     const spec = (fd.spec ?? {}) as FlinkDeploymentSpec;
     const desiredState = spec.job?.state ?? 'running';
     const parallelism = this.clamp(specParallelism(spec, this.vertexId) ?? this.twin.targetParallelism);
@@ -230,7 +234,14 @@ export class LiveCluster extends JobManager {
       this.operator.reconciledSpec = spec;
       this.operator.reconciledGeneration = generation;
       this.operator.reconciledAtMs = Math.round(this.wallOf(this.elapsed));
+      this.operator.rolledBack = undefined;
     };
+    if (fault?.kind === 'roll-back') {
+      // Injected: the upgrade failed and was rolled back; the job runs on as before.
+      markReconciled();
+      this.operator.rolledBack = fault.error;
+      return;
+    }
     if (desiredState === 'suspended') {
       if (this.phase.kind === 'stopped') {
         markReconciled();

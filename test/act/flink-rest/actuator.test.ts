@@ -1,12 +1,14 @@
+/**
+ * The flink-rest actuator against the live twin on fake time (test/support/live-twin.ts): the
+ * twin's JobManager answers as Flink's would, its fault injector plays savepoints that fail or
+ * take long, refused or lost requests and jobs that fail; every request is recorded.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlinkRestActuator, interpretSavepoint, jobParallelism, type FlinkRestActuatorOptions } from '../../../src/act/flink-rest/actuator.js';
 import type { RescaleEventInput, RescaleEventSink } from '../../../src/act/kubernetes/events.js';
-import { FakeFlink, SAVEPOINT_DIR, type FakeFlinkScript } from '../fake-flink.js';
-import { FakeHttpServer, isCancelRequest, unusedPort } from '../fake-http.js';
-import { RecordingLogger } from '../recording-logger.js';
-
-const JAR_ID = 'd9d2ab36-6c4c-4bd7-8d3c-6b1bf5c0f3a1_TopSpeedWindowing.jar';
-const ENTRY = 'org.apache.flink.streaming.examples.windowing.TopSpeedWindowing';
+import { JAR_ENTRY_CLASS, JAR_NAME } from '../../../src/sim/live/live-cluster.js';
+import { LiveTwin, SAVEPOINT_DIR, unusedPort, type TwinOptions } from '../../support/live-twin.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
 
 class RecordingSink implements RescaleEventSink {
   readonly events: RescaleEventInput[] = [];
@@ -15,62 +17,53 @@ class RecordingSink implements RescaleEventSink {
   }
 }
 
-
-const open: Array<{ close(): Promise<void> }> = [];
+const open: LiveTwin[] = [];
 afterEach(async () => {
   while (open.length > 0) await open.pop()!.close();
 });
 
-async function setup(script: FakeFlinkScript = {}, options: Partial<FlinkRestActuatorOptions> = {}) {
-  const flink = new FakeFlink(script);
-  open.push(flink);
-  const url = await flink.start();
+async function setup(twinOptions: TwinOptions = {}, options: Partial<FlinkRestActuatorOptions> = {}) {
+  const twin = await LiveTwin.start(twinOptions);
+  open.push(twin);
+  const initialJobId = twin.cluster.currentJob.id;
   const sink = new RecordingSink();
   const logger = new RecordingLogger();
   const actuator = new FlinkRestActuator({
-    restUrl: url,
-    jobId: flink.initialJobId,
-    jarId: JAR_ID,
-    entryClass: ENTRY,
+    restUrl: twin.url,
+    jobId: initialJobId,
+    jarId: twin.cluster.jarId,
+    entryClass: JAR_ENTRY_CLASS,
     programArgs: ['--input', 'cars.csv'],
     savepointDirectory: SAVEPOINT_DIR,
     requestTimeoutMs: 2_000,
-    savepointTimeoutMs: 2_000,
-    runningTimeoutMs: 2_000,
-    pollIntervalMs: 5,
+    savepointTimeoutMs: 60_000,
+    runningTimeoutMs: 60_000,
     events: { sink, target: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cars-job', namespace: 'flink' } },
     logger,
+    clock: twin.clock,
     ...options,
   });
-  return { flink, actuator, sink, logger, url };
+  return { twin, actuator, sink, logger, initialJobId };
 }
 
-function expectNoCancel(http: FakeHttpServer): void {
-  expect(http.requests.filter(isCancelRequest)).toEqual([]);
-  expect(http.requests.some((r) => r.method === 'PATCH' || r.method === 'DELETE')).toBe(false);
-}
-
-function sequence(http: FakeHttpServer): string[] {
-  const seen: string[] = [];
-  for (const r of http.requests) {
-    const line = `${r.method} ${r.path.replace(/[0-9a-f]{32}/g, '{id}')}`;
-    if (seen[seen.length - 1] !== line) seen.push(line);
-  }
-  return seen;
+function expectNoCancel(twin: LiveTwin): void {
+  expect(twin.cancelRequests()).toEqual([]);
+  expect(twin.requests.some((r) => r.method === 'DELETE')).toBe(false);
 }
 
 describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler)', () => {
   it('stops with a savepoint, polls IN_PROGRESS → COMPLETED, resubmits at p and waits for RUNNING at p', async () => {
-    const { flink, actuator, sink } = await setup({ parallelism: 2, savepointInProgressPolls: 2, startPolls: 3 });
+    const { twin, actuator, sink, initialJobId } = await setup({ parallelism: 2 });
     expect(await actuator.currentParallelism()).toBe(2);
 
     const result = await actuator.rescale({ parallelism: 4, reason: 'forecast peak above capacity at 2' });
 
     expect(result.outcome).toBe('completed');
     expect(result.parallelism).toBe(4);
-    expect(result.seconds).toBeGreaterThanOrEqual(0);
+    // Seconds on the actuator's clock: the new job runs 10 s after the stop, seen at the next 2 s poll.
+    expect(result.seconds).toBe(12);
     expect(result.detail).toContain(SAVEPOINT_DIR);
-    expect(sequence(flink.http)).toEqual([
+    expect(twin.sequence()).toEqual([
       'GET /jobs/{id}',
       'GET /jobmanager/config',
       'GET /jars',
@@ -78,17 +71,18 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
       'GET /jobs/{id}/savepoints/{id}',
       'GET /jobs/{id}', // the old job has terminated
       'GET /jobs/overview', // and no other job of that name was started meanwhile
-      `POST /jars/${JAR_ID}/run`,
+      `POST /jars/${twin.cluster.jarId}/run`,
       'GET /jobs/{id}',
     ]);
 
-    const [stop] = flink.http.find('POST', /\/stop$/);
-    expect(stop!.path).toBe(`/jobs/${flink.initialJobId}/stop`);
+    const [stop] = twin.find('POST', /\/stop$/);
+    expect(stop!.path).toBe(`/jobs/${initialJobId}/stop`);
     expect(stop!.headers['content-type']).toBe('application/json');
     expect(stop!.json).toEqual({ drain: false, targetDirectory: SAVEPOINT_DIR, triggerId: expect.stringMatching(/^[0-9a-f]{32}$/) });
-    expect(flink.http.find('GET', /\/savepoints\//)).toHaveLength(3);
+    // IN_PROGRESS at the stop, COMPLETED one poll (2 s) later: the savepoint takes 2 s.
+    expect(twin.find('GET', /\/savepoints\//)).toHaveLength(2);
 
-    const [run] = flink.http.find('POST', /\/run$/);
+    const [run] = twin.find('POST', /\/run$/);
     const location = (run!.json as { savepointPath: string }).savepointPath;
     expect(location.startsWith(`${SAVEPOINT_DIR}/savepoint-`)).toBe(true);
     expect(run!.json).toEqual({
@@ -96,245 +90,243 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
       savepointPath: location,
       parallelism: 4,
       allowNonRestoredState: false,
-      entryClass: ENTRY,
+      entryClass: JAR_ENTRY_CLASS,
       programArgsList: ['--input', 'cars.csv'],
     });
 
     // The job id changed and is tracked.
-    expect(actuator.jobId).not.toBe(flink.initialJobId);
+    expect(actuator.jobId).not.toBe(initialJobId);
     expect(actuator.jobId).toBe((run!.json as { jobId: string }).jobId);
-    expect(flink.jobs.get(actuator.jobId!)?.state).toBe('RUNNING');
+    expect(twin.cluster.currentJob.id).toBe(actuator.jobId);
+    expect(twin.cluster.jobState(twin.cluster.currentJob)).toBe('RUNNING');
+    expect(twin.cluster.restoredFromLatestStopSavepoint(actuator.jobId!)).toBe(true);
     expect(await actuator.currentParallelism()).toBe(4);
-    expectNoCancel(flink.http);
+    expectNoCancel(twin);
 
     expect(sink.events).toHaveLength(1);
     expect(sink.events[0]).toMatchObject({ mode: 'flink-rest', from: 2, result: { outcome: 'completed' }, target: { kind: 'ConfigMap', name: 'cars-job' } });
   });
 
-  it('finds the jar by file name (newest upload) and the job by name', async () => {
-    const jars = [
-      { id: 'old_TopSpeedWindowing.jar', name: 'TopSpeedWindowing.jar', uploaded: 1000 },
-      { id: 'new_TopSpeedWindowing.jar', name: 'TopSpeedWindowing.jar', uploaded: 2000 },
-      { id: 'x_Other.jar', name: 'Other.jar', uploaded: 3000 },
-    ];
-    const { flink, actuator } = await setup({ jars }, { jobId: undefined, jobName: 'CarTopSpeedWindowingExample', jarId: undefined, jarName: 'TopSpeedWindowing.jar' });
+  it('finds the jar by file name and the job by name', async () => {
+    const { twin, actuator } = await setup({}, { jobId: undefined, jobName: 'cars', jarId: undefined, jarName: JAR_NAME });
     expect(actuator.jobId).toBeUndefined();
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
-    expect(flink.http.find('POST', /\/run$/).map((r) => r.path)).toEqual(['/jars/new_TopSpeedWindowing.jar/run']);
+    expect(twin.find('POST', /\/run$/).map((r) => r.path)).toEqual([`/jars/${twin.cluster.jarId}/run`]);
     // Once to find the job by name, once before the resubmission (no other job of that name runs).
-    expect(flink.http.find('GET', /^\/jobs\/overview$/)).toHaveLength(2);
-    expectNoCancel(flink.http);
+    expect(twin.find('GET', /^\/jobs\/overview$/)).toHaveLength(2);
+    expectNoCancel(twin);
   });
 
-  it('a failed savepoint (COMPLETED with failure-cause) leaves the job running and submits nothing', async () => {
-    const { flink, actuator, sink } = await setup({ savepoint: 'fail', savepointInProgressPolls: 1 });
+  it('a failed savepoint leaves the job running and submits nothing', async () => {
+    const { twin, actuator, sink, initialJobId } = await setup();
+    twin.arm({ fault: 'savepoint-fails' });
     const result = await actuator.rescale({ parallelism: 5, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.parallelism).toBe(2);
     expect(result.detail).toContain('savepoint failed');
-    expect(result.detail).toContain('Checkpoint Coordinator is suspended');
+    expect(result.detail).toContain('Failure to finalize checkpoint');
     expect(result.detail).toContain('is RUNNING');
-    expect(flink.http.find('POST', /\/run$/)).toHaveLength(0);
-    expect(actuator.jobId).toBe(flink.initialJobId);
-    expect(flink.jobs.get(flink.initialJobId)!.state).toBe('RUNNING');
+    expect(twin.find('POST', /\/run$/)).toHaveLength(0);
+    expect(actuator.jobId).toBe(initialJobId);
+    expect(twin.cluster.jobState(twin.cluster.currentJob)).toBe('RUNNING');
     expect(actuator.pendingStop).toBeUndefined();
-    expectNoCancel(flink.http);
+    expectNoCancel(twin);
     expect(sink.events[0]?.result.outcome).toBe('failed');
   });
 
-  it('a savepoint with status FAILED is a failure too', async () => {
-    const { flink, actuator } = await setup({ savepoint: 'fail-status' });
-    const result = await actuator.rescale({ parallelism: 5, reason: 'r' });
-    expect(result.outcome).toBe('failed');
-    expect(result.detail).toContain('savepoint failed');
-    expect(flink.http.find('POST', /\/run$/)).toHaveLength(0);
-    expectNoCancel(flink.http);
-  });
-
   it('a savepoint that does not complete in time fails without cancelling; the next rescale resumes from it', async () => {
-    const { flink, actuator } = await setup({ savepoint: 'hang' }, { savepointTimeoutMs: 150 });
-    const started = Date.now();
+    // The savepoint takes 10 s; the actuator waits 4 s for it.
+    const { twin, actuator, initialJobId } = await setup({ savepointSeconds: 10, rescaleDowntimeSeconds: 20 }, { savepointTimeoutMs: 4_000 });
+    const startedAt = twin.clock.now();
     const result = await actuator.rescale({ parallelism: 6, reason: 'r' });
-    expect(Date.now() - started).toBeLessThan(1_500);
     expect(result.outcome).toBe('failed');
-    expect(result.detail).toMatch(/savepoint not completed within 0\.2 s/);
+    expect(result.seconds).toBe(4);
+    expect(result.detail).toMatch(/savepoint not completed within 4 s/);
     expect(result.detail).toContain('is RUNNING');
-    expect(actuator.pendingStop?.jobId).toBe(flink.initialJobId);
-    expect(flink.http.find('POST', /\/run$/)).toHaveLength(0);
-    expectNoCancel(flink.http);
+    // The journal dates the stop by the actuator's clock.
+    expect(actuator.pendingStop).toMatchObject({ jobId: initialJobId, from: 2, sinceMs: startedAt });
+    expect(twin.find('POST', /\/run$/)).toHaveLength(0);
+    expectNoCancel(twin);
 
     // While the stop is still in progress, a second rescale does not trigger another one.
     const again = await actuator.rescale({ parallelism: 6, reason: 'r' });
     expect(again.outcome).toBe('failed');
     expect(again.detail).toContain('still in progress');
-    expect(flink.http.find('POST', /\/stop$/)).toHaveLength(1);
+    expect(twin.find('POST', /\/stop$/)).toHaveLength(1);
 
-    // The stop completes later: the job is stopped; the next rescale resubmits from that savepoint.
-    flink.script.savepoint = 'complete';
-    for (const t of (flink as unknown as { triggers: Map<string, { outcome: string; polls: number }> }).triggers.values()) {
-      t.outcome = 'complete';
-      t.polls = 0;
-    }
+    // The stop completes meanwhile: the job is stopped; the next rescale resubmits from that savepoint.
     const resumed = await actuator.rescale({ parallelism: 6, reason: 'r' });
     expect(resumed.outcome).toBe('completed');
     expect(resumed.parallelism).toBe(6);
-    expect(flink.http.find('POST', /\/stop$/)).toHaveLength(1);
-    expect(flink.http.find('POST', /\/run$/)).toHaveLength(1);
+    expect(twin.find('POST', /\/stop$/)).toHaveLength(1);
+    expect(twin.find('POST', /\/run$/)).toHaveLength(1);
     expect(actuator.pendingStop).toBeUndefined();
-    expect(actuator.jobId).not.toBe(flink.initialJobId);
-    expectNoCancel(flink.http);
+    expect(actuator.jobId).not.toBe(initialJobId);
+    expect(twin.cluster.restoredFromLatestStopSavepoint(actuator.jobId!)).toBe(true);
+    expectNoCancel(twin);
   });
 
-  it('a rejected submission is restored at the old parallelism from the same savepoint', async () => {
-    const { flink, actuator, sink } = await setup({ submit: 'fail-first' });
+  it('a rejected submission is restored at the old parallelism from the same savepoint, and the server error\'s credential is not repeated', async () => {
+    const { twin, actuator, sink } = await setup();
+    twin.arm({
+      fault: 'run-error',
+      message: 'org.apache.flink.client.program.ProgramInvocationException: The main method caused an error: Could not allocate the required slot within slot request timeout. Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ',
+    });
     const result = await actuator.rescale({ parallelism: 8, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.parallelism).toBe(2);
     expect(result.detail).toContain('resubmission at 8 failed');
     expect(result.detail).toContain('ProgramInvocationException');
     expect(result.detail).toContain('restored from savepoint');
-    expect(result.detail).not.toMatch(/eyJ|c2lnbmF0dXJl/); // the server's error had a bearer token in it
-    const runs = flink.http.find('POST', /\/run$/).map((r) => (r.json as { parallelism: number; savepointPath: string }));
+    expect(result.detail).not.toMatch(/eyJ|c2lnbmF0dXJl/);
+    const runs = twin.find('POST', /\/run$/).map((r) => (r.json as { parallelism: number; savepointPath: string }));
     expect(runs.map((r) => r.parallelism)).toEqual([8, 2]);
     expect(runs[0]!.savepointPath).toBe(runs[1]!.savepointPath);
-    expect(flink.jobs.get(actuator.jobId!)?.state).toBe('RUNNING');
+    expect(twin.cluster.currentJob.id).toBe(actuator.jobId);
+    expect(twin.cluster.jobState(twin.cluster.currentJob)).toBe('RUNNING');
     expect(await actuator.currentParallelism()).toBe(2);
-    expectNoCancel(flink.http);
+    expectNoCancel(twin);
     expect(sink.events[0]?.result.outcome).toBe('failed');
   });
 
   it('when resubmission and restore both fail, it says the job is not running and where the savepoint is', async () => {
-    const { flink, actuator } = await setup({ submit: 'fail' });
+    const { twin, actuator } = await setup();
+    twin.arm({ fault: 'run-error', count: 2 });
     const result = await actuator.rescale({ parallelism: 8, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toContain('NOT running');
     expect(result.detail).toContain(`savepoint ${SAVEPOINT_DIR}/savepoint-`);
-    expect(result.detail).not.toMatch(/eyJ/);
-    expectNoCancel(flink.http);
+    expectNoCancel(twin);
   });
 
   it('without restore, a rejected submission reports the stopped job and its savepoint', async () => {
-    const { flink, actuator } = await setup({ submit: 'fail' }, { restoreOnSubmitFailure: false });
+    const { twin, actuator } = await setup({}, { restoreOnSubmitFailure: false });
+    twin.arm({ fault: 'run-error' });
     const result = await actuator.rescale({ parallelism: 8, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toMatch(/stopped with savepoint .*resubmission at 8 failed.*NOT running/);
-    expect(flink.http.find('POST', /\/run$/)).toHaveLength(1);
+    expect(twin.find('POST', /\/run$/)).toHaveLength(1);
   });
 
-  it('a submission answered without a jobid is a failure', async () => {
-    const { actuator } = await setup({ submit: 'no-jobid' }, { restoreOnSubmitFailure: false });
-    const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
-    expect(result.outcome).toBe('failed');
-    expect(result.detail).toContain('no jobid');
-  });
-
-  it('a stop whose answer is late is followed through its own trigger id', async () => {
-    const { flink, actuator } = await setup({ stopAnswer: 'slow', slowMs: 1_500 }, { requestTimeoutMs: 500 });
+  it('a stop whose answer is lost is followed through its own trigger id', async () => {
+    const { twin, actuator } = await setup();
+    twin.arm({ fault: 'lose-answer', on: 'stop' });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
-    const stops = flink.http.find('POST', /\/stop$/);
+    const stops = twin.find('POST', /\/stop$/);
     expect(stops).toHaveLength(1);
     const triggerId = (stops[0]!.json as { triggerId: string }).triggerId;
-    expect(flink.http.find('GET', /\/savepoints\//).every((r) => r.path.endsWith(triggerId))).toBe(true);
-    expectNoCancel(flink.http);
+    expect(twin.find('GET', /\/savepoints\//).every((r) => r.path.endsWith(triggerId))).toBe(true);
+    expectNoCancel(twin);
   });
 
-  it('a stop that was lost is sent once more with the same trigger id', async () => {
-    const { flink, actuator } = await setup({ stopAnswer: 'lost-once' }, { requestTimeoutMs: 500 });
+  it('a stop that was lost on the way is sent once more with the same trigger id', async () => {
+    const { twin, actuator } = await setup();
+    twin.arm({ fault: 'lose-request', on: 'stop' });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
-    const stops = flink.http.find('POST', /\/stop$/).map((r) => (r.json as { triggerId: string }).triggerId);
+    const stops = twin.find('POST', /\/stop$/).map((r) => (r.json as { triggerId: string }).triggerId);
     expect(stops).toHaveLength(2);
     expect(stops[0]).toBe(stops[1]);
-    expectNoCancel(flink.http);
+    expectNoCancel(twin);
   });
 
-  it('a submission whose answer is late is found by the job id phoebe chose', async () => {
-    const { flink, actuator } = await setup({ runAnswer: 'slow', slowMs: 1_500 }, { requestTimeoutMs: 500 });
+  it('a submission whose answer is lost is found by the job id phoebe chose', async () => {
+    const { twin, actuator } = await setup();
+    twin.arm({ fault: 'lose-answer', on: 'run' });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
-    const runs = flink.http.find('POST', /\/run$/);
+    const runs = twin.find('POST', /\/run$/);
     expect(runs).toHaveLength(1);
     expect(actuator.jobId).toBe((runs[0]!.json as { jobId: string }).jobId);
-    expect(flink.jobs.size).toBe(2);
+    expect(twin.cluster.jobs).toHaveLength(2);
   });
 
-  it('a submission that was lost is sent once more with the same job id', async () => {
-    const { flink, actuator } = await setup({ runAnswer: 'lost-once' }, { requestTimeoutMs: 500 });
+  it('a submission that was lost on the way is sent once more with the same job id', async () => {
+    const { twin, actuator } = await setup();
+    twin.arm({ fault: 'lose-request', on: 'run' });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('completed');
-    const ids = flink.http.find('POST', /\/run$/).map((r) => (r.json as { jobId: string }).jobId);
+    const ids = twin.find('POST', /\/run$/).map((r) => (r.json as { jobId: string }).jobId);
     expect(ids).toHaveLength(2);
     expect(ids[0]).toBe(ids[1]);
-    expect(flink.jobs.size).toBe(2);
+    expect(twin.cluster.jobs).toHaveLength(2);
+    expect(twin.cluster.currentJob.id).toBe(actuator.jobId);
   });
 
   it('an unconfirmed submission is tracked and nothing more is submitted (the job must not run twice)', async () => {
-    const { flink, actuator } = await setup({ runAnswer: 'lost-always' }, { requestTimeoutMs: 500 });
+    const { twin, actuator } = await setup();
+    twin.arm({ fault: 'lose-request', on: 'run', count: 5 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
-    expect(result.detail).toMatch(/unanswered \(request timed out\) and not confirmed; tracking job id [0-9a-f]{32}/);
-    const ids = flink.http.find('POST', /\/run$/).map((r) => (r.json as { jobId: string }).jobId);
-    expect(new Set(ids).size).toBe(1); // no restore under another id
+    expect(result.detail).toMatch(/unanswered \(.+\) and not confirmed; tracking job id [0-9a-f]{32}/);
+    // Sent twice with one id (the second after Flink said it did not know the job); no restore under another id.
+    const ids = twin.find('POST', /\/run$/).map((r) => (r.json as { jobId: string }).jobId);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(1);
     expect(actuator.jobId).toBe(ids[0]);
-    expectNoCancel(flink.http);
+    expect(twin.cluster.jobs).toHaveLength(1);
+    expectNoCancel(twin);
   });
 
-  it('a resubmitted job that fails is reported, with its id tracked', async () => {
-    const { flink, actuator } = await setup({ newJobFails: true });
+  it('a resubmitted job that fails, and its restore too, is reported, with its id tracked', async () => {
+    const { twin, actuator, initialJobId } = await setup();
+    twin.arm({ fault: 'job-fails', count: 2 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toMatch(/as job [0-9a-f]{32}, but it ended \(job FAILED/);
-    expect(actuator.jobId).not.toBe(flink.initialJobId);
-    expectNoCancel(flink.http);
+    expect(actuator.jobId).not.toBe(initialJobId);
+    expectNoCancel(twin);
   });
 
   it('a resubmitted job that does not reach RUNNING in time fails, bounded', async () => {
-    const { actuator } = await setup({ startPolls: 10_000 }, { runningTimeoutMs: 120 });
-    const started = Date.now();
+    // The new job runs 10 s after the stop; the actuator waits 5 s for it.
+    const { actuator } = await setup({}, { runningTimeoutMs: 5_000 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
-    expect(Date.now() - started).toBeLessThan(1_500);
     expect(result.outcome).toBe('failed');
-    expect(result.detail).toMatch(/not running at 3 within 0\.1 s/);
+    expect(result.detail).toMatch(/not running at 3 within 5 s/);
+    // The next attempt waits for it: the job comes up at 3.
+    const next = await actuator.rescale({ parallelism: 3, reason: 'r' });
+    expect(next).toMatchObject({ outcome: 'completed', parallelism: 3 });
   });
 
   it('never stops a job whose jar cannot be found', async () => {
-    const { flink, actuator } = await setup({}, { jarId: 'missing.jar' });
+    const { twin, actuator } = await setup({}, { jarId: 'missing.jar' });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toContain('missing.jar');
     expect(result.detail).toContain('left running');
-    expect(flink.http.find('POST', /\/stop$/)).toHaveLength(0);
+    expect(twin.find('POST', /\/stop$/)).toHaveLength(0);
   });
 
   it('does nothing for a job that is not RUNNING', async () => {
-    const { flink, actuator } = await setup();
-    flink.jobs.get(flink.initialJobId)!.state = 'RESTARTING';
+    const { twin, actuator } = await setup({ failuresAtSeconds: [1] });
+    await twin.clock.advance(3_000); // the job failed at 1 s and restarts for 30 s
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toContain('RESTARTING');
-    expect(flink.http.find('POST', /./)).toHaveLength(0);
+    expect(twin.find('POST', /./)).toHaveLength(0);
     expect(await actuator.currentParallelism()).toBeUndefined();
   });
 
   it('skips when the job already runs at p, and records no event', async () => {
-    const { flink, actuator, sink } = await setup({ parallelism: 4 });
+    const { twin, actuator, sink } = await setup({ parallelism: 4 });
     const result = await actuator.rescale({ parallelism: 4, reason: 'r' });
     expect(result.outcome).toBe('skipped');
-    expect(flink.http.find('POST', /./)).toHaveLength(0);
+    expect(twin.find('POST', /./)).toHaveLength(0);
     expect(sink.events).toHaveLength(0);
   });
 
   it('rejects an invalid parallelism without calling Flink', async () => {
-    const { flink, actuator } = await setup();
+    const { twin, actuator } = await setup();
     const result = await actuator.rescale({ parallelism: 0, reason: 'r' });
     expect(result.outcome).toBe('failed');
-    expect(flink.http.requests).toHaveLength(0);
+    expect(twin.requests).toHaveLength(0);
   });
 
   it('refuses a second rescale while one is running', async () => {
-    const { actuator } = await setup({ savepointInProgressPolls: 20 });
+    const { actuator } = await setup();
     const first = actuator.rescale({ parallelism: 3, reason: 'r' });
     const second = await actuator.rescale({ parallelism: 4, reason: 'r' });
     expect(second.outcome).toBe('failed');
@@ -345,68 +337,67 @@ describe('FlinkRestActuator: stop-with-savepoint and resubmit (default scheduler
 
 describe('FlinkRestActuator: adaptive scheduler, in place', () => {
   it('PUTs resource requirements with upper bound p for every vertex and waits until they run at p', async () => {
-    const { flink, actuator, sink } = await setup({ scheduler: 'adaptive', inPlacePolls: 3 });
+    const { twin, actuator, sink, initialJobId } = await setup({ scheduler: 'adaptive' });
     const result = await actuator.rescale({ parallelism: 6, reason: 'r' });
     expect(result.outcome).toBe('completed');
     expect(result.parallelism).toBe(6);
     expect(result.detail).toContain('in place');
-    expect(sequence(flink.http)).toEqual(['GET /jobs/{id}', 'GET /jobmanager/config', 'GET /jobs/{id}/resource-requirements', 'PUT /jobs/{id}/resource-requirements', 'GET /jobs/{id}']);
-    const [put] = flink.http.find('PUT', /resource-requirements$/);
+    expect(twin.sequence()).toEqual(['GET /jobs/{id}', 'GET /jobmanager/config', 'GET /jobs/{id}/resource-requirements', 'PUT /jobs/{id}/resource-requirements', 'GET /jobs/{id}']);
+    const [put] = twin.find('PUT', /resource-requirements$/);
     expect(put!.headers['content-type']).toBe('application/json');
-    expect(put!.json).toEqual({
-      cbc357ccb763df2852fee8c4fc7d55f2: { parallelism: { lowerBound: 1, upperBound: 6 } },
-      '90bea66de1c231edf33913ecd54406c1': { parallelism: { lowerBound: 1, upperBound: 6 } },
-    });
-    expect(flink.http.find('POST', /./)).toHaveLength(0);
-    expect(actuator.jobId).toBe(flink.initialJobId);
-    expectNoCancel(flink.http);
+    expect(put!.json).toEqual({ [twin.cluster.vertexId]: { parallelism: { lowerBound: 1, upperBound: 6 } } });
+    expect(twin.find('POST', /./)).toHaveLength(0);
+    expect(actuator.jobId).toBe(initialJobId);
+    expectNoCancel(twin);
     expect(sink.events[0]).toMatchObject({ from: 2, result: { outcome: 'completed', parallelism: 6 } });
 
     // The scheduler setting is read once.
     await actuator.rescale({ parallelism: 3, reason: 'r' });
-    expect(flink.http.find('GET', /^\/jobmanager\/config$/)).toHaveLength(1);
+    expect(twin.find('GET', /^\/jobmanager\/config$/)).toHaveLength(1);
   });
 
-  it('caps the upper bound at a vertex max parallelism', async () => {
-    const { flink, actuator } = await setup({ scheduler: 'adaptive', maxParallelism: 4 });
+  it('caps the upper bound at the vertex max parallelism', async () => {
+    const { twin, actuator } = await setup({ scheduler: 'adaptive', maxParallelism: 4 });
     const result = await actuator.rescale({ parallelism: 6, reason: 'r' });
     expect(result.outcome).toBe('completed');
     expect(result.parallelism).toBe(4);
     expect(result.detail).toContain('capped');
-    const [put] = flink.http.find('PUT', /resource-requirements$/);
-    expect(Object.values(put!.json as Record<string, { parallelism: { upperBound: number } }>).map((r) => r.parallelism.upperBound)).toEqual([4, 4]);
+    const [put] = twin.find('PUT', /resource-requirements$/);
+    expect(Object.values(put!.json as Record<string, { parallelism: { upperBound: number } }>).map((r) => r.parallelism.upperBound)).toEqual([4]);
   });
 
   it('fails, bounded, when the vertices do not reach p (not enough slots), without stopping the job', async () => {
-    const { flink, actuator } = await setup({ scheduler: 'adaptive', inPlaceStuck: true }, { runningTimeoutMs: 100 });
+    const { twin, actuator } = await setup({ scheduler: 'adaptive' }, { runningTimeoutMs: 30_000 });
+    twin.arm({ fault: 'in-place-stuck' });
     const result = await actuator.rescale({ parallelism: 6, reason: 'r' });
     expect(result.outcome).toBe('failed');
-    expect(result.detail).toMatch(/upper bound set to 6.*vertex parallelism \[2,2\]/);
-    expect(flink.http.find('POST', /./)).toHaveLength(0);
-    expectNoCancel(flink.http);
+    expect(result.seconds).toBe(30);
+    expect(result.detail).toMatch(/upper bound set to 6.*vertex parallelism \[2\]/);
+    expect(twin.find('POST', /./)).toHaveLength(0);
+    expectNoCancel(twin);
   });
 
   it('inPlace "never" uses the savepoint path on an adaptive cluster', async () => {
-    const { flink, actuator } = await setup({ scheduler: 'adaptive' }, { inPlace: 'never' });
+    const { twin, actuator } = await setup({ scheduler: 'adaptive' }, { inPlace: 'never' });
     expect((await actuator.rescale({ parallelism: 3, reason: 'r' })).outcome).toBe('completed');
-    expect(flink.http.find('PUT', /./)).toHaveLength(0);
-    expect(flink.http.find('GET', /^\/jobmanager\/config$/)).toHaveLength(0);
+    expect(twin.find('PUT', /./)).toHaveLength(0);
+    expect(twin.find('GET', /^\/jobmanager\/config$/)).toHaveLength(0);
   });
 
   it('refuses reactive mode and points to the taskmanager-deployment actuator', async () => {
-    const { flink, actuator } = await setup({ scheduler: 'adaptive', schedulerMode: 'reactive' });
+    const { twin, actuator } = await setup({ scheduler: 'adaptive', reactive: true });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toContain('taskmanager-deployment');
-    expect(flink.http.find('PUT', /./)).toHaveLength(0);
-    expect(flink.http.find('POST', /./)).toHaveLength(0);
+    expect(twin.find('PUT', /./)).toHaveLength(0);
+    expect(twin.find('POST', /./)).toHaveLength(0);
   });
 });
 
 describe('FlinkRestActuator: unreachable or slow REST endpoint', () => {
   it('REST unreachable: outcome failed with a plain reason, and currentParallelism is undefined', async () => {
     const port = await unusedPort();
-    const actuator = new FlinkRestActuator({ restUrl: `http://127.0.0.1:${port}`, jobId: 'a'.repeat(32), jarId: JAR_ID, requestTimeoutMs: 1_000, logger: new RecordingLogger() });
+    const actuator = new FlinkRestActuator({ restUrl: `http://127.0.0.1:${port}`, jobId: 'a'.repeat(32), jarId: 'j.jar', requestTimeoutMs: 1_000, logger: new RecordingLogger() });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toContain('connection refused');
@@ -414,43 +405,47 @@ describe('FlinkRestActuator: unreachable or slow REST endpoint', () => {
   });
 
   it('every request has a timeout', async () => {
-    const http = new FakeHttpServer();
-    open.push(http);
-    http.on('GET', /./, () => undefined); // never answers
-    const url = await http.start();
-    const actuator = new FlinkRestActuator({ restUrl: url, jobId: 'b'.repeat(32), jarId: JAR_ID, requestTimeoutMs: 150, logger: new RecordingLogger() });
-    const started = Date.now();
+    // A request timeout is the one thing measured in real time (AbortSignal.timeout): kept short.
+    const { twin, actuator } = await setup({}, { requestTimeoutMs: 100 });
+    twin.arm({ fault: 'slow', ms: 1_000 });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(result.outcome).toBe('failed');
     expect(result.detail).toBe('request timed out');
   });
 
   it('credentials in the URL become Basic auth and never appear in details or logs', async () => {
-    const http = new FakeHttpServer();
-    open.push(http);
-    http.on('GET', /./, (_req, res) => {
-      res.writeHead(503, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ errors: ['Service temporarily unavailable due to an ongoing leader election. Please refresh. token=s3cr3t-token-value'] }));
-    });
-    const url = await http.start();
-    const logger = new RecordingLogger();
+    const { twin, logger } = await setup();
+    twin.arm({ fault: 'unavailable', mode: '503', seconds: 60, message: 'Service temporarily unavailable due to an ongoing leader election. Please refresh. token=s3cr3t-token-value' });
     const actuator = new FlinkRestActuator({
-      restUrl: url.replace('http://', 'http://phoebe:hunter2-password@'),
+      restUrl: twin.url.replace('http://', 'http://phoebe:hunter2-password@'),
       restHeaders: { 'X-Api-Key': 'proxy-key-123456' },
-      jobId: 'c'.repeat(32),
-      jarId: JAR_ID,
+      jobId: twin.cluster.currentJob.id,
+      jarId: twin.cluster.jarId,
       logger,
+      clock: twin.clock,
     });
     const result = await actuator.rescale({ parallelism: 3, reason: 'r' });
     expect(result.outcome).toBe('failed');
     expect(result.detail).toContain('HTTP 503');
-    expect(http.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('phoebe:hunter2-password').toString('base64')}`);
-    expect(http.requests[0]!.headers['x-api-key']).toBe('proxy-key-123456');
+    expect(twin.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('phoebe:hunter2-password').toString('base64')}`);
+    expect(twin.requests[0]!.headers['x-api-key']).toBe('proxy-key-123456');
     const everything = `${result.detail}\n${logger.lines.join('\n')}`;
     for (const secret of ['hunter2', 'proxy-key-123456', 's3cr3t-token-value', Buffer.from('phoebe:hunter2-password').toString('base64')]) {
       expect(everything).not.toContain(secret);
     }
+  });
+});
+
+describe('FlinkRestActuator: keepRecovering', () => {
+  it('resumes an unfinished rescale on its clock, and stops when told', async () => {
+    const { twin, actuator } = await setup({ savepointSeconds: 10, rescaleDowntimeSeconds: 20 }, { savepointTimeoutMs: 4_000 });
+    expect((await actuator.rescale({ parallelism: 5, reason: 'r' })).outcome).toBe('failed');
+    expect(actuator.hasUnfinishedRescale).toBe(true);
+    const stop = actuator.keepRecovering(30_000);
+    await expect.poll(() => actuator.hasUnfinishedRescale, { timeout: 5_000 }).toBe(false);
+    stop();
+    expect(actuator.lastRescale).toMatchObject({ phase: 'done', resultParallelism: 5 });
+    expect(twin.cluster.jobParallelism(twin.cluster.currentJob)).toBe(5);
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callOptions, createKubeClients, createKubeConfig } from '../../../src/act/kubernetes/client.js';
 import { describeError } from '../../../src/act/errors.js';
-import { FakeHttpServer } from '../fake-http.js';
+import { LiveTwin, NS, TM_NAME } from '../../support/live-twin.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLWJ5dGVz';
 
@@ -21,18 +21,13 @@ function tempDir(): string {
 
 describe('kube-client', () => {
   it('an explicit loopback server needs no credentials and sends none', async () => {
-    const http = new FakeHttpServer();
-    http.on('GET', /./, (_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: { name: 'tm' }, spec: { replicas: 1 }, status: { replicas: 1 } }));
-    });
-    const url = await http.start();
-    cleanup.push(() => http.close());
-    const clients = createKubeClients({ kind: 'server', server: url });
-    expect(clients.describe).toBe(`kubernetes ${url}`);
-    const scale = await clients.apps.readNamespacedDeploymentScale({ name: 'tm', namespace: 'ns' }, callOptions(1_000));
-    expect(scale.status?.replicas).toBe(1);
-    expect(http.requests[0]!.headers.authorization).toBeUndefined();
+    const twin = await LiveTwin.start();
+    cleanup.push(() => twin.close());
+    const clients = createKubeClients({ kind: 'server', server: twin.url });
+    expect(clients.describe).toBe(`kubernetes ${twin.url}`);
+    const scale = await clients.apps.readNamespacedDeploymentScale({ name: TM_NAME, namespace: NS }, callOptions(1_000));
+    expect(scale.status?.replicas).toBe(2);
+    expect(twin.requests[0]!.headers.authorization).toBeUndefined();
   });
 
   it('refuses plain http to a non-loopback server and credentials in the URL', () => {
@@ -97,16 +92,15 @@ describe('kube-client', () => {
   });
 
   it('callOptions puts a timeout on every API call', async () => {
-    const http = new FakeHttpServer();
-    http.on('GET', /./, () => undefined); // never answers
-    const url = await http.start();
-    cleanup.push(() => http.close());
-    const clients = createKubeClients({ kind: 'server', server: url });
-    const started = Date.now();
-    const err = await clients.apps.readNamespacedDeploymentScale({ name: 'tm', namespace: 'ns' }, callOptions(150)).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // A request timeout is real time (AbortSignal.timeout): an answer held 2 s, a timeout of 100 ms.
+    const twin = await LiveTwin.start();
+    cleanup.push(() => twin.close());
+    twin.arm({ fault: 'slow', ms: 2_000 });
+    const clients = createKubeClients({ kind: 'server', server: twin.url });
+    const err = await clients.core.readNamespacedEvent({ name: 'x', namespace: NS }, callOptions(100)).catch((e: unknown) => e);
     expect(describeError(err)).toBe('request timed out');
   });
+
 });
 
 describe('describeError', () => {

@@ -11,11 +11,11 @@ import {
   type RescaleEventInput,
 } from '../../../src/act/kubernetes/events.js';
 import type { Decision } from '../../../src/planner/decision.js';
-import { FD_NAME, FD_UID, FakeKube, NS } from '../fake-kube.js';
-import { unusedPort } from '../fake-http.js';
-import { RecordingLogger } from '../recording-logger.js';
+import { APP, LiveTwin, NS, unusedPort } from '../../support/live-twin.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
 
-const target: EventTarget = { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: FD_NAME, namespace: NS, uid: FD_UID };
+const FD_UID = '6f1a3c52-1b9e-4a55-9d0e-3f2f0c4b7e11';
+const target: EventTarget = { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: APP, namespace: NS, uid: FD_UID };
 
 const decision: Decision = {
   action: 'scale-up',
@@ -94,8 +94,8 @@ describe('core/v1 Event body', () => {
     expect(event).toEqual({
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${FD_NAME}.19a5f0c3`, namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'phoebe' } },
-      involvedObject: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: FD_NAME, namespace: NS, uid: FD_UID },
+      metadata: { name: `${APP}.19a5f0c3`, namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'phoebe' } },
+      involvedObject: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: APP, namespace: NS, uid: FD_UID },
       reason: 'Rescaled',
       type: 'Normal',
       message: rescaleEventMessage(input()),
@@ -118,12 +118,12 @@ describe('core/v1 Event body', () => {
 
 describe('KubernetesEventRecorder', () => {
   it('POSTs the event to the target namespace', async () => {
-    const kube = new FakeKube();
-    open.push(kube);
-    const clients = createKubeClients({ kind: 'server', server: await kube.start() });
+    const twin = await LiveTwin.start();
+    open.push(twin);
+    const clients = twin.kube();
     const recorder = new KubernetesEventRecorder({ core: clients.core, host: 'phoebe-0', logger: new RecordingLogger() });
     await recorder.recordRescale(input());
-    const [post] = kube.http.find('POST', /events$/);
+    const [post] = twin.find('POST', /events$/);
     expect(post!.path).toBe(`/api/v1/namespaces/${NS}/events`);
     expect(post!.headers['content-type']).toContain('application/json');
     const body = post!.json as Record<string, unknown>;
@@ -131,28 +131,38 @@ describe('KubernetesEventRecorder', () => {
       kind: 'Event',
       reason: 'Rescaled',
       type: 'Normal',
-      involvedObject: { kind: 'FlinkDeployment', name: FD_NAME, uid: FD_UID },
+      involvedObject: { kind: 'FlinkDeployment', name: APP, uid: FD_UID },
       source: { component: 'phoebe', host: 'phoebe-0' },
       count: 1,
     });
-    expect(String((body.metadata as { name: string }).name)).toMatch(new RegExp(`^${FD_NAME}\\.[0-9a-f]+$`));
+    expect(String((body.metadata as { name: string }).name)).toMatch(new RegExp(`^${APP}\\.[0-9a-f]+$`));
     expect(body.firstTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     expect(Buffer.byteLength(String(body.message))).toBeLessThanOrEqual(1024);
+    expect(twin.events()).toHaveLength(1);
+  });
+
+  it('dates the event by its clock', async () => {
+    const twin = await LiveTwin.start();
+    open.push(twin);
+    await twin.clock.advance(90_000);
+    await new KubernetesEventRecorder({ core: twin.kube().core, logger: new RecordingLogger(), clock: twin.clock }).recordRescale(input());
+    const [post] = twin.find('POST', /events$/);
+    expect(Date.parse(String((post!.json as { firstTimestamp: string }).firstTimestamp))).toBe(twin.clock.now() - (twin.clock.now() % 1000));
   });
 
   it('records nothing for a skipped rescale', async () => {
-    const kube = new FakeKube();
-    open.push(kube);
-    const clients = createKubeClients({ kind: 'server', server: await kube.start() });
-    await new KubernetesEventRecorder({ core: clients.core }).recordRescale(input({ result: { outcome: 'skipped', detail: '', seconds: 0 } }));
-    expect(kube.http.requests).toHaveLength(0);
+    const twin = await LiveTwin.start();
+    open.push(twin);
+    await new KubernetesEventRecorder({ core: twin.kube().core }).recordRescale(input({ result: { outcome: 'skipped', detail: '', seconds: 0 } }));
+    expect(twin.requests).toHaveLength(0);
   });
 
   it('logs and ignores a refused event (403) and an unreachable API server', async () => {
-    const kube = new FakeKube({ eventsStatus: 403 });
-    open.push(kube);
+    const twin = await LiveTwin.start();
+    open.push(twin);
+    twin.arm({ fault: 'kube-error', on: 'events', status: 403, message: 'events is forbidden: User "system:serviceaccount:streaming:phoebe" cannot create resource "events"' });
     const logger = new RecordingLogger();
-    const clients = createKubeClients({ kind: 'server', server: await kube.start() });
+    const clients = twin.kube();
     await expect(new KubernetesEventRecorder({ core: clients.core, logger }).recordRescale(input())).resolves.toBeUndefined();
     expect(logger.lines[0]).toContain('could not record the rescale event');
     expect(logger.lines[0]).toContain('Kubernetes API HTTP 403 Forbidden');

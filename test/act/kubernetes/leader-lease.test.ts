@@ -1,44 +1,29 @@
 /**
- * LeaderLease against the live twin's Kubernetes API (Leases with resourceVersion optimistic
- * concurrency, 409 on a stale PUT or an existing name), in this process, with one fake monotonic
- * clock shared by the instances so expiry is exact.
+ * LeaderLease against the live twin's Kubernetes API (test/support/live-twin.ts: Leases with
+ * resourceVersion optimistic concurrency, 409 on a stale PUT or an existing name), in this
+ * process, with one fake clock shared by the instances so expiry is exact.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { createLeaderLease } from '../../../src/cli/run.js';
 import { parsePhoebeConfig } from '../../../src/config/phoebe-config.js';
-import { createKubeClients } from '../../../src/act/kubernetes/client.js';
 import { LeaderLease, leaseApi, type LeaseApi } from '../../../src/act/kubernetes/leader-lease.js';
 import { silentLogger, type ActLogger } from '../../../src/act/logger.js';
-import type { Scenario } from '../../../src/config/scenario.js';
-import { LiveCluster } from '../../../src/sim/live/live-cluster.js';
-import { startLiveTwinServer, type LiveTwinServer } from '../../../src/sim/live/server.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { LiveTwin, NS } from '../../support/live-twin.js';
 
-const NS = 'streaming';
 const NAME = 'phoebe-cars';
 
-function scenario(): Scenario {
-  return {
-    name: 'lease', trace: { file: 'inline', scale: 1 }, tracePath: 'inline', source: 'inline', seed: 1,
-    twin: {
-      capacity: { model: 'linear', intercept: 0, perSlot: 1000 }, noise: { capacity: 0 }, checkpointIntervalSeconds: 10,
-      restartDowntimeSeconds: 10, rescaleDowntimeSeconds: 4, baseLatencySeconds: 0.2, minParallelism: 1, maxParallelism: 8, initialParallelism: 2,
-    },
-    failures: { atSeconds: [] }, slo: { recoveryTimeSeconds: 180, latencySeconds: 1 },
-  };
-}
-
-const servers: LiveTwinServer[] = [];
+const twins: LiveTwin[] = [];
 afterEach(async () => {
-  while (servers.length > 0) await servers.pop()!.close();
+  while (twins.length > 0) await twins.pop()!.close();
 });
 
 async function twin(): Promise<{ api: LeaseApi; url: string }> {
-  const cluster = new LiveCluster({ scenario: scenario(), arrivals: new Float64Array(600).fill(1000), seed: 1, speed: 1, startWallMs: Date.now(), namespace: NS });
-  const server = await startLiveTwinServer({ cluster, port: 0, manualClock: true });
-  servers.push(server);
-  return { api: leaseApi(createKubeClients({ kind: 'server', server: server.url }).kubeConfig), url: server.url };
+  const started = await LiveTwin.start();
+  twins.push(started);
+  return { api: leaseApi(started.kube().kubeConfig), url: started.url };
 }
 
 async function readLease(url: string): Promise<V1Lease & { spec: Record<string, unknown>; metadata: { resourceVersion: string } }> {
@@ -48,19 +33,19 @@ async function readLease(url: string): Promise<V1Lease & { spec: Record<string, 
 }
 
 interface Rig {
-  mono: { now: number };
+  clock: FakeClock;
   make(identity: string, api?: LeaseApi, logger?: ActLogger): { lease: LeaderLease; changes: boolean[] };
 }
 
 function rig(api: LeaseApi): Rig {
-  const mono = { now: 1_000 };
+  const clock = new FakeClock();
   return {
-    mono,
+    clock,
     make(identity, other = api, logger = silentLogger) {
       const changes: boolean[] = [];
       const lease = new LeaderLease({
         api: other, namespace: NS, name: NAME, identity, leaseDurationSeconds: 10, renewEverySeconds: 2,
-        requestTimeoutMs: 2_000, logger, onChange: (leader) => changes.push(leader), monotonic: () => mono.now,
+        requestTimeoutMs: 2_000, logger, onChange: (leader) => changes.push(leader), clock,
       });
       return { lease, changes };
     },
@@ -85,14 +70,14 @@ describe('LeaderLease', () => {
     expect(b.lease.isLeader()).toBe(false);
     expect(b.lease.status()).toMatchObject({ leader: false, holder: 'phoebe-a', identity: 'phoebe-b', lease: `${NS}/${NAME}` });
     // a renews: a new resourceVersion and renewTime, same holder and acquireTime.
-    r.mono.now += 2_000;
+    await r.clock.advance(2_000);
     await a.lease.step();
     const renewed = await readLease(url);
     expect(Number(renewed.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
     expect(renewed.spec).toMatchObject({ holderIdentity: 'phoebe-a', acquireTime: created.spec.acquireTime, leaseTransitions: 0 });
     // While a keeps renewing, b never takes over, however long it runs.
     for (let k = 0; k < 20; k++) {
-      r.mono.now += 2_000;
+      await r.clock.advance(2_000);
       await a.lease.step();
       await b.lease.step();
       expect(a.lease.isLeader()).toBe(true);
@@ -108,19 +93,19 @@ describe('LeaderLease', () => {
     const b = r.make('phoebe-b');
     await a.lease.step();
     await b.lease.step();
-    const seenAt = r.mono.now;
+    const seenAt = r.clock.now();
     // a stops renewing (a hung process). Its own validity ends leaseDuration − renewEvery = 8 s
     // after the start of its last renewal.
-    r.mono.now = seenAt + 7_900;
+    await r.clock.advanceTo(seenAt + 7_900);
     expect(a.lease.isLeader()).toBe(true);
-    r.mono.now = seenAt + 8_000;
+    await r.clock.advanceTo(seenAt + 8_000);
     expect(a.lease.isLeader()).toBe(false);
     expect(a.changes).toEqual([true, false]);
     // b: not before 10 s after it first saw that version of the Lease.
-    r.mono.now = seenAt + 9_000;
+    await r.clock.advanceTo(seenAt + 9_000);
     await b.lease.step();
     expect(b.lease.isLeader()).toBe(false);
-    r.mono.now = seenAt + 10_000;
+    await r.clock.advanceTo(seenAt + 10_000);
     await b.lease.step();
     expect(b.lease.isLeader()).toBe(true);
     expect(b.changes).toEqual([true]);
@@ -195,10 +180,10 @@ describe('LeaderLease', () => {
     };
     const a = r.make('phoebe-a', flaky, logger);
     await a.lease.step();
-    const renewedAt = r.mono.now;
+    const renewedAt = r.clock.now();
     broken = true;
     for (let t = 2_000; t <= 10_000; t += 2_000) {
-      r.mono.now = renewedAt + t;
+      await r.clock.advanceTo(renewedAt + t);
       await a.lease.step();
       expect(a.lease.isLeader(), `${t} ms after the last renewal`).toBe(t < 8_000);
     }
@@ -234,11 +219,28 @@ describe('LeaderLease', () => {
     };
     const a2 = new LeaderLease({
       api: racing, namespace: NS, name: NAME, identity: 'phoebe-a', leaseDurationSeconds: 10, renewEverySeconds: 2, logger: silentLogger,
-      monotonic: () => r.mono.now,
+      clock: r.clock,
     });
     await a2.step();
     expect(a2.isLeader()).toBe(false);
     expect((await readLease(url)).spec.holderIdentity).toBe('intruder');
+  });
+
+  it('renews every renewEverySeconds on its clock while started, and not after stop()', async () => {
+    const { api, url } = await twin();
+    const r = rig(api);
+    const a = r.make('phoebe-a');
+    await a.lease.start();
+    const first = (await readLease(url)).metadata.resourceVersion;
+    await r.clock.advance(1_900);
+    expect((await readLease(url)).metadata.resourceVersion).toBe(first);
+    await r.clock.advance(100);
+    await expect.poll(async () => (await readLease(url)).metadata.resourceVersion).not.toBe(first);
+    await a.lease.stop();
+    expect(r.clock.pending).toBe(0);
+    const stopped = (await readLease(url)).metadata.resourceVersion;
+    await r.clock.advance(10_000);
+    expect((await readLease(url)).metadata.resourceVersion).toBe(stopped);
   });
 
   it('refuses inconsistent timings and an empty identity', () => {

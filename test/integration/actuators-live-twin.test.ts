@@ -81,14 +81,6 @@ function expectNoCancel(requests: Recorded[]): void {
   expect(requests.filter((r) => r.method === 'DELETE')).toEqual([]);
 }
 
-async function eventually(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('actuators against the live twin', () => {
   it('flink-rest: stop-with-savepoint and resubmission by jar name; the event lands on the FlinkDeployment', async () => {
     const twin = await startTwin('default');
@@ -141,7 +133,7 @@ describe('actuators against the live twin', () => {
     expect(actuator.jobId).toBe(job);
     expect(twin.requests.some((r) => r.method === 'PUT' && r.path === `/jobs/${job}/resource-requirements`)).toBe(true);
     expect(twin.requests.some((r) => r.method === 'POST')).toBe(false);
-    await eventually(() => twin.cluster.twin.parallelism === 6 && twin.cluster.twin.status === 'RUNNING');
+    await expect.poll(() => twin.cluster.twin.parallelism === 6 && twin.cluster.twin.status === 'RUNNING', { timeout: 3_000 }).toBe(true);
     expectNoCancel(twin.requests);
   });
 
@@ -194,7 +186,7 @@ describe('actuators against the live twin', () => {
     expect(await actuator.currentParallelism()).toBe(2);
     const result = await actuator.rescale({ parallelism: 5, reason: 'r' });
     expect(result).toMatchObject({ outcome: 'completed', parallelism: 5 });
-    await eventually(() => twin.cluster.twin.parallelism === 5 && twin.cluster.twin.status === 'RUNNING');
+    await expect.poll(() => twin.cluster.twin.parallelism === 5 && twin.cluster.twin.status === 'RUNNING', { timeout: 3_000 }).toBe(true);
     expect(twin.cluster.kube.list(CORE_EVENT, 'streaming').items[0]).toMatchObject({ reason: 'Rescaled', involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cars-live-taskmanager' } });
     expectNoCancel(twin.requests);
   });
