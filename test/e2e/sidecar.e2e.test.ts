@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startPrometheus, type PrometheusHarness } from './prometheus-harness.js';
+import { freePort, startPrometheus, type PrometheusHarness } from '../support/prometheus-harness.js';
 
 const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'bin.js');
 const MODES = ['flink-rest', 'flink-deployment', 'taskmanager-deployment'] as const;

@@ -1,29 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers.js';
-
-const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ when it is missing or older than src/ (npm test builds first anyway). */
-function ensureBuilt(): void {
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
-  const srcErrors = `${build.stdout}\n${build.stderr}`.split('\n').filter((line) => /^src\/\S*\(\d+,\d+\): error/.test(line));
-  if (srcErrors.length > 0 || !existsSync(BIN)) throw new Error(`build failed:\n${srcErrors.join('\n')}`.slice(0, 4000));
-}
+import { BIN, ensureBuilt, ROOT } from '../../../support/built-cli.js';
 
 let dir: string;
 let scenarioFile: string;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { validateFlinkDeployment } from '../../../src/sim/live/flinkdeployment-schema.js';
-import type { LiveCluster } from '../../../src/sim/live/live-cluster.js';
-import { JOB_STATUS_CODE } from '../../../src/observe/signals.js';
-import { advanceToSecond, makeCluster, startHarness, type Harness } from './helpers.js';
+import { validateFlinkDeployment } from '../../../../src/sim/live/flinkdeployment-schema.js';
+import type { LiveCluster } from '../../../../src/sim/live/live-cluster.js';
+import { JOB_STATUS_CODE } from '../../../../src/observe/signals.js';
+import { advanceToSecond, makeCluster, startHarness, type Harness } from '../../../support/live-twin.js';
 
 let harness: Harness | undefined;
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_STATUS_CODE } from '../../../src/observe/signals.js';
-import type { LiveCluster } from '../../../src/sim/live/live-cluster.js';
-import { advanceToSecond, makeCluster, startHarness, type Harness } from './helpers.js';
+import { JOB_STATUS_CODE } from '../../../../src/observe/signals.js';
+import type { LiveCluster } from '../../../../src/sim/live/live-cluster.js';
+import { advanceToSecond, makeCluster, startHarness, type Harness } from '../../../support/live-twin.js';
 import { FlinkOpenApi } from './openapi.js';
 
 let api: FlinkOpenApi;

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { ACTUATION_MODES, parsePhoebeConfig } from '../../src/config/phoebe-config.js';
-import { helmBinary } from '../setup/helm.js';
+import { ACTUATION_MODES, parsePhoebeConfig } from '../../../src/config/phoebe-config.js';
+import { helmBinary } from '../../setup/helm.js';
 
 // The chart rendered offline by `helm template` (no cluster), each document parsed with `yaml`.
 
