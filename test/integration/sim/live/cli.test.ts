@@ -68,7 +68,7 @@ function run(args: string[]): Running {
 
 describe('phoebe twin (CLI)', () => {
   it('serves on the given loopback address and stops by itself when the trace ends', async () => {
-    const twin = run(['twin', '--scenario', scenarioFile, '--listen', '127.0.0.1:0', '--speed', '100', '--scheduler', 'adaptive']);
+    const twin = run(['twin', '--scenario', scenarioFile, '--listen', '127.0.0.1:0', '--speed', '300', '--scheduler', 'adaptive']);
     const url = await Promise.race([twin.url, twin.exit.then((e) => { throw new Error(`exited early: ${e.stderr}`); })]);
     const overview = await (await fetch(`${url}/jobs/overview`)).json() as { jobs: { state: string; name: string }[] };
     expect(overview.jobs[0]).toMatchObject({ name: 'tiny', state: 'RUNNING' });
@@ -78,9 +78,9 @@ describe('phoebe twin (CLI)', () => {
     expect(config).toContainEqual({ key: 'jobmanager.scheduler', value: 'adaptive' });
     const fd = await (await fetch(`${url}/apis/flink.apache.org/v1beta1/namespaces/flink/flinkdeployments/tiny`)).json() as { status: { jobStatus: { state: string } } };
     expect(fd.status.jobStatus.state).toBeDefined();
-    const result = await twin.exit; // 300 s of trace at speed 100: about 3 s
+    const result = await twin.exit; // 300 s of trace at speed 300: about 1 s
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/phoebe twin: tiny \(300 s of trace, speed 100/);
+    expect(result.stdout).toMatch(/phoebe twin: tiny \(300 s of trace, speed 300/);
   });
 
   it('stops on SIGTERM', async () => {
