@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLICIES } from '../../../src/sim/policies/registry.js';
 import type { ReportData } from '../../../src/sim/report/index.js';
@@ -71,15 +71,20 @@ interface PageCheck {
  * cannot hide one another), the pixels of that series' colour: a series that drew no data
  * path has none.
  */
-async function inspectReport(file: string, screenshot?: string): Promise<{ page: PageCheck; problems: string[]; requests: string[] }> {
-  const profile = mkdtempSync(join(tmpdir(), 'phoebe-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+let launched: Browser | undefined;
+
+/** One headless Chromium for the file (a launch takes seconds); each report gets its own context. */
+async function browserInstance(): Promise<Browser> {
+  launched ??= await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1400, height: 1000 },
-    deviceScaleFactor: 1,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
+  return launched;
+}
+
+async function inspectReport(file: string, screenshot?: string): Promise<{ page: PageCheck; problems: string[]; requests: string[] }> {
+  const context = await (await browserInstance()).newContext({ viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 1 });
   const problems: string[] = [];
   const requests: string[] = [];
   try {
@@ -90,7 +95,7 @@ async function inspectReport(file: string, screenshot?: string): Promise<{ page:
       requests.push(requested);
       return route.abort();
     });
-    const page = context.pages()[0] ?? (await context.newPage());
+    const page = await context.newPage();
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
     await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
@@ -144,7 +149,6 @@ async function inspectReport(file: string, screenshot?: string): Promise<{ page:
     return { page: result, problems, requests };
   } finally {
     await context.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 }
 
@@ -199,7 +203,8 @@ describe.skipIf('skip' in browser)('phoebe simulate --report in Chromium', () =>
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'phoebe-report-'));
   }, 300_000);
-  afterAll(() => {
+  afterAll(async () => {
+    await launched?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
