@@ -145,21 +145,6 @@ describe('helm lint', () => {
   });
 });
 
-describe('chart files are copies of the single sources', () => {
-  it('files/phoebe-rules.yaml is config/prometheus/phoebe-rules.yaml', () => {
-    expect(readFileSync(`${CHART}/files/phoebe-rules.yaml`, 'utf8')).toBe(readFileSync('config/prometheus/phoebe-rules.yaml', 'utf8'));
-  });
-
-  it('files/dashboards/*.json are grafana/*.json', () => {
-    const sources = readdirSync('grafana').filter((f) => f.endsWith('.json')).sort();
-    expect(sources.length).toBeGreaterThan(0);
-    expect(readdirSync(`${CHART}/files/dashboards`).sort()).toEqual(sources);
-    for (const file of sources) {
-      expect(readFileSync(`${CHART}/files/dashboards/${file}`, 'utf8'), file).toBe(readFileSync(`grafana/${file}`, 'utf8'));
-    }
-  });
-});
-
 describe('RBAC per actuation mode', () => {
   it('recommend: no Role at all, no service-account token', () => {
     const docs = render(modeValues('recommend'));
