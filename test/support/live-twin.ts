@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { LiveCluster, type LiveClusterOptions } from '../../src/sim/live/live-cluster.js';
 import { startLiveTwinServer, type LiveTwinServer } from '../../src/sim/live/server.js';
@@ -79,5 +80,21 @@ export async function startHarness(cluster: LiveCluster): Promise<Harness> {
       return { status: response.status, body: parse(text), text };
     },
     close: () => server.close(),
+  };
+}
+
+/**
+ * For a test file whose tests each serve one cluster: returns `open(cluster)`, which starts its
+ * harness; the harness is closed after the test.
+ */
+export function harnessPerTest(): (cluster: LiveCluster) => Promise<Harness> {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+  return async (cluster) => {
+    harness = await startHarness(cluster);
+    return harness;
   };
 }
