@@ -1,14 +1,52 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Tests that start real processes or servers: a real Prometheus, the live twin's HTTP server,
+ * Chromium, helm, promtool, openssl, the built CLI, a second phoebe. They run one file at a time,
+ * after the unit tests, so that what they time (waits on Prometheus, a twin's clock) is not
+ * slowed by other files.
+ */
+const INTEGRATION = [
+  'test/integration/**/*.test.ts',
+  'test/e2e/**/*.test.ts',
+  'test/faults/**/*.test.ts',
+];
+
+const NEVER = ['dist/**', 'node_modules/**'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['dist/**', 'node_modules/**'],
+    exclude: NEVER,
     testTimeout: 60_000,
     pool: 'forks',
-    // One file at a time: several tests assert wall-clock budgets (decision time, event-loop
-    // blocking) and the end-to-end test asserts timing through Prometheus; on a 2-core CI
-    // machine, files running side by side would measure each other.
-    fileParallelism: false,
+    // Unit test files run side by side, one per core. Vitest's default keeps a core free, which on
+    // a two-core machine would mean one file at a time.
+    maxWorkers: availableParallelism(),
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          // Everything else: pure tests on plain data, fakes and a fake clock. They must not depend
+          // on wall-clock timing, since other files share the cores.
+          include: ['test/**/*.test.ts'],
+          exclude: [...NEVER, ...INTEGRATION],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: INTEGRATION,
+          exclude: NEVER,
+          // Started once the unit tests are done (group order), one file after the other in a
+          // single worker process.
+          sequence: { groupOrder: 1 },
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
+    ],
   },
 });

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runInProcess as run } from '../support/cli-run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'phoebe-forecast-bench-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -19,26 +19,13 @@ function writeSeries(): string {
   return path;
 }
 
-async function run(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  let stderr = '';
-  let stdout = '';
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => { stderr += String(chunk); return true; });
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { stdout += String(chunk); return true; });
-  try {
-    return { code: await main(args), stderr, stdout };
-  } finally {
-    err.mockRestore();
-    out.mockRestore();
-  }
-}
-
 describe('phoebe forecast-bench', () => {
   it('writes date,t,phoebe for every test row and prints MAE and timings', async () => {
     const input = writeSeries();
     const output = join(work, 'out.csv');
     const json = join(work, 'out.json');
-    const { code, stdout } = await run(['forecast-bench', '--input', input, '--horizon', '12', '--season', '24', '--output', output, '--json', json]);
-    expect(code).toBe(0);
+    const { status, stdout } = await run(['forecast-bench', '--input', input, '--horizon', '12', '--season', '24', '--output', output, '--json', json]);
+    expect(status).toBe(0);
     expect(stdout).toMatch(/MAE [\d.]+ over 48 test rows; fit [\d.]+ s, updates [\d.]+ s/);
     const rows = readFileSync(output, 'utf8').trim().split('\n');
     expect(rows[0]).toBe('date,t,phoebe');
@@ -56,18 +43,18 @@ describe('phoebe forecast-bench', () => {
 
   it('exits 2 with a message for a missing file, a bad header or bad flags', async () => {
     const missing = await run(['forecast-bench', '--input', join(work, 'nope.csv'), '--horizon', '4', '--season', '96', '--output', join(work, 'x.csv')]);
-    expect(missing.code).toBe(2);
+    expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read .*nope\.csv/);
 
     const bad = join(work, 'bad.csv');
     writeFileSync(bad, 'time,value\n1,2\n');
     const header = await run(['forecast-bench', '--input', bad, '--horizon', '4', '--season', '96', '--output', join(work, 'x.csv')]);
-    expect(header.code).toBe(2);
+    expect(header.status).toBe(2);
     expect(header.stderr).toMatch(/date,messages/);
 
     for (const flags of [['--horizon', '0', '--season', '24'], ['--horizon', '4', '--season', 'x'], ['--horizon', '4', '--season', '24', '--split', '1.5']]) {
       const r = await run(['forecast-bench', '--input', bad, ...flags, '--output', join(work, 'x.csv')]);
-      expect(r.code).toBe(2);
+      expect(r.status).toBe(2);
     }
   });
 });

@@ -1,52 +1,16 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { RunScores } from '../../src/sim/scores.js';
-import { BIN, ensureBuilt, ROOT } from '../support/built-cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunScores } from '../../src/sim/scores.js';
+import { ROOT } from '../support/built-cli.js';
+import { expectUsageError, runInProcess as phoebe, type CliRun } from '../support/cli-run.js';
+
+// `phoebe simulate` runs in this process (test/integration/cli/simulate.test.ts runs the built
+// binary), from a scratch directory: scenario files are named relative to it, as a user types them.
 
 const CARS = join(ROOT, 'config', 'scenarios', 'cars.yaml');
 const ALL_POLICIES = ['static', 'hpa', 'flink-autoscaler', 'phoebe-2022', 'phoebe'];
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function phoebe(args: string[], cwd: string): Run {
-  const result: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/**
- * Bad input: exit status 2, nothing on stdout, and stderr holds one error message (the
- * first line) that mentions every `needle`, with no stack trace and no Node error dump.
- */
-function expectUsageError(run: Run, needles: string[]): string {
-  expect(run.status, `stderr: ${run.stderr}`).toBe(2);
-  expect(run.stdout).toBe('');
-  const stderr = run.stderr;
-  expect(stderr.trim()).not.toBe('');
-  expect(stderr).not.toMatch(/^\s+at /m);
-  expect(stderr).not.toMatch(/^\w*Error:/m);
-  expect(stderr).not.toMatch(/internal error/);
-  expect(stderr).not.toMatch(/node:internal|\.js:\d+:\d+/);
-  const firstLine = stderr.split('\n')[0] as string;
-  expect(firstLine).toMatch(/^(phoebe|error): /);
-  // Exactly one error message: every further line is part of a help text, not another error.
-  expect(stderr.split('\n').filter((line) => /^(phoebe|error): /.test(line))).toHaveLength(1);
-  for (const needle of needles) expect(firstLine).toContain(needle);
-  return firstLine;
-}
 
 /** A 600 s trace: a ramp 10k → 70k and back, with a null and a one-second gap. */
 function smallTrace(): string {
@@ -91,53 +55,57 @@ function deterministicPart(scores: Scores[]): Omit<Scores, 'decisionMillis'>[] {
 }
 
 let dir: string;
+let home: string;
 
 beforeAll(() => {
-  ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'phoebe-cli-'));
   writeFileSync(join(dir, 'small.csv'), smallTrace());
   writeFileSync(join(dir, 'small.yaml'), scenarioText('small.csv'));
-}, 180_000);
+  home = process.cwd();
+  // Each test file has its own worker process (pool forks), so this changes no other file's cwd.
+  process.chdir(dir);
+});
 
 afterAll(() => {
+  process.chdir(home);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('phoebe simulate: bad input ends with exit status 2 and one message', () => {
-  it('missing scenario file', () => {
-    const run = phoebe(['simulate', '--scenario', 'nope.yaml'], dir);
+  it('missing scenario file', async () => {
+    const run = await phoebe(['simulate', '--scenario', 'nope.yaml']);
     expectUsageError(run, ['nope.yaml', 'ENOENT']);
   });
 
-  it('missing trace file', () => {
+  it('missing trace file', async () => {
     writeFileSync(join(dir, 'missing-trace.yaml'), scenarioText('gone.csv'));
-    const run = phoebe(['simulate', '--scenario', 'missing-trace.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'missing-trace.yaml']);
     expectUsageError(run, [join(dir, 'gone.csv'), 'ENOENT']);
   });
 
-  it('malformed trace line names file:line', () => {
+  it('malformed trace line names file:line', async () => {
     writeFileSync(join(dir, 'bad.csv'), 'timestamp|value\n1700000000|5\n1700000001|6\n1700000002;7\n1700000003|8\n');
     writeFileSync(join(dir, 'bad-trace.yaml'), scenarioText('bad.csv'));
-    const run = phoebe(['simulate', '--scenario', 'bad-trace.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'bad-trace.yaml']);
     expectUsageError(run, [`${join(dir, 'bad.csv')}:4`, '1700000002;7']);
   });
 
-  it('negative trace value names file:line', () => {
+  it('negative trace value names file:line', async () => {
     writeFileSync(join(dir, 'neg.csv'), '1700000000,5\n1700000001,-6\n');
     writeFileSync(join(dir, 'neg-trace.yaml'), scenarioText('neg.csv'));
-    const run = phoebe(['simulate', '--scenario', 'neg-trace.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'neg-trace.yaml']);
     expectUsageError(run, [`${join(dir, 'neg.csv')}:2`, 'negative']);
   });
 
-  it('unknown policy, checked before anything runs', () => {
-    const run = phoebe(['simulate', '--scenario', 'small.yaml', '--policy', 'static', '--policy', 'magic'], dir);
+  it('unknown policy, checked before anything runs', async () => {
+    const run = await phoebe(['simulate', '--scenario', 'small.yaml', '--policy', 'static', '--policy', 'magic']);
     const message = expectUsageError(run, ['unknown policy', '"magic"']);
     for (const name of ALL_POLICIES) expect(message).toContain(name);
   });
 
-  it('unknown scenario key', () => {
+  it('unknown scenario key', async () => {
     writeFileSync(join(dir, 'unknown-key.yaml'), scenarioText('small.csv', { 'checkpointIntervalSeconds: 10': 'checkpointInterval: 10' }));
-    const run = phoebe(['simulate', '--scenario', 'unknown-key.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'unknown-key.yaml']);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('unknown key "twin.checkpointInterval"');
@@ -150,53 +118,53 @@ describe('phoebe simulate: bad input ends with exit status 2 and one message', (
     for (const line of lines) expect(line).toMatch(/^(phoebe: )?unknown-key\.yaml: (unknown|missing) key "twin\.checkpointInterval(Seconds)?"$/);
   });
 
-  it('unknown top-level scenario key', () => {
+  it('unknown top-level scenario key', async () => {
     writeFileSync(join(dir, 'unknown-top.yaml'), scenarioText('small.csv', {}, 'policy: hpa\n'));
-    const run = phoebe(['simulate', '--scenario', 'unknown-top.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'unknown-top.yaml']);
     expectUsageError(run, ['unknown-top.yaml', 'unknown key "policy"']);
   });
 
-  it('mistyped scenario key', () => {
+  it('mistyped scenario key', async () => {
     writeFileSync(join(dir, 'mistyped.yaml'), scenarioText('small.csv', { 'maxParallelism: 24': 'maxParallelism: lots' }));
-    const run = phoebe(['simulate', '--scenario', 'mistyped.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'mistyped.yaml']);
     expectUsageError(run, ['mistyped.yaml', '"twin.maxParallelism"', 'number']);
   });
 
-  it('negative capacity', () => {
+  it('negative capacity', async () => {
     writeFileSync(join(dir, 'negative.yaml'), scenarioText('small.csv', { 'perSlot: 15934': 'perSlot: -1' }));
-    const run = phoebe(['simulate', '--scenario', 'negative.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'negative.yaml']);
     expectUsageError(run, ['negative.yaml', '"twin.capacity.perSlot"']);
   });
 
-  it('invalid YAML names file and line', () => {
+  it('invalid YAML names file and line', async () => {
     writeFileSync(join(dir, 'broken.yaml'), scenarioText('small.csv', { 'slo: {': 'slo: [' }));
-    const run = phoebe(['simulate', '--scenario', 'broken.yaml'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'broken.yaml']);
     expectUsageError(run, ['broken.yaml:', 'invalid YAML']);
   });
 
-  it('bad --seed', () => {
-    const run = phoebe(['simulate', '--scenario', 'small.yaml', '--seed', 'abc'], dir);
+  it('bad --seed', async () => {
+    const run = await phoebe(['simulate', '--scenario', 'small.yaml', '--seed', 'abc']);
     expectUsageError(run, ['--seed', 'abc']);
   });
 
-  it('fractional --seed', () => {
-    const run = phoebe(['simulate', '--scenario', 'small.yaml', '--seed', '1.5'], dir);
+  it('fractional --seed', async () => {
+    const run = await phoebe(['simulate', '--scenario', 'small.yaml', '--seed', '1.5']);
     expectUsageError(run, ['--seed', '1.5']);
   });
 
-  it('unknown option', () => {
-    const run = phoebe(['simulate', '--scenario', 'small.yaml', '--turbo'], dir);
+  it('unknown option', async () => {
+    const run = await phoebe(['simulate', '--scenario', 'small.yaml', '--turbo']);
     expectUsageError(run, ['--turbo']);
   });
 
-  it('missing --scenario', () => {
-    const run = phoebe(['simulate'], dir);
+  it('missing --scenario', async () => {
+    const run = await phoebe(['simulate']);
     expectUsageError(run, ['--scenario']);
   });
 
-  it('unwritable --json path names the path', () => {
+  it('unwritable --json path names the path', async () => {
     const target = join(dir, 'no-such-dir', 'out.json');
-    const run = phoebe(['simulate', '--scenario', 'small.yaml', '--policy', 'static', '--json', target], dir);
+    const run = await phoebe(['simulate', '--scenario', 'small.yaml', '--policy', 'static', '--json', target]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(target);
     expect(run.stderr).not.toMatch(/^\s+at /m);
@@ -204,10 +172,10 @@ describe('phoebe simulate: bad input ends with exit status 2 and one message', (
 });
 
 describe('phoebe simulate: runs', () => {
-  function runJson(args: string[], name: string): { run: Run; json: unknown } {
+  async function runJson(args: string[], name: string): Promise<{ run: CliRun; json: unknown }> {
     const out = join(dir, name);
     rmSync(out, { force: true });
-    const run = phoebe(['simulate', ...args, '--json', out], dir);
+    const run = await phoebe(['simulate', ...args, '--json', out]);
     expect(run.status, `stderr: ${run.stderr}`).toBe(0);
     return { run, json: JSON.parse(readFileSync(out, 'utf8')) };
   }
@@ -217,8 +185,8 @@ describe('phoebe simulate: runs', () => {
     return stdout.split('\n').filter((line) => /^\S+\s+\d+\.\d+\s/.test(line)).map((line) => line.split(/\s+/)[0] as string);
   }
 
-  it('--policy all on cars.yaml scores every policy', () => {
-    const { run, json } = runJson(['--scenario', CARS, '--policy', 'all'], 'cars-all.json');
+  it('--policy all on cars.yaml scores every policy', async () => {
+    const { run, json } = await runJson(['--scenario', CARS, '--policy', 'all'], 'cars-all.json');
     expect(Array.isArray(json)).toBe(true);
     const scores = json as Scores[];
     expect(scores.map((s) => s.policy)).toEqual(ALL_POLICIES);
@@ -242,15 +210,15 @@ describe('phoebe simulate: runs', () => {
     expect(run.stdout).toMatch(/^cars: 21601 s, seed 1,/);
   });
 
-  it('no --policy runs all of them', () => {
-    const { run, json } = runJson(['--scenario', 'small.yaml'], 'default.json');
+  it('no --policy runs all of them', async () => {
+    const { run, json } = await runJson(['--scenario', 'small.yaml'], 'default.json');
     expect(Array.isArray(json)).toBe(true);
     expect((json as Scores[]).map((s) => s.policy)).toEqual(ALL_POLICIES);
     expect(tableRows(run.stdout)).toEqual(ALL_POLICIES);
   });
 
-  it('a single --policy writes one object, not an array', () => {
-    const { run, json } = runJson(['--scenario', 'small.yaml', '--policy', 'hpa'], 'single.json');
+  it('a single --policy writes one object, not an array', async () => {
+    const { run, json } = await runJson(['--scenario', 'small.yaml', '--policy', 'hpa'], 'single.json');
     expect(Array.isArray(json)).toBe(false);
     const s = json as Scores;
     expect(s.policy).toBe('hpa');
@@ -261,39 +229,41 @@ describe('phoebe simulate: runs', () => {
     expect(tableRows(run.stdout)).toEqual(['hpa']);
   });
 
-  it('repeated --policy runs those, in order, once each', () => {
-    const { run, json } = runJson(['--scenario', 'small.yaml', '--policy', 'flink-autoscaler', '--policy', 'static', '--policy', 'static'], 'two.json');
+  it('repeated --policy runs those, in order, once each', async () => {
+    const { run, json } = await runJson(['--scenario', 'small.yaml', '--policy', 'flink-autoscaler', '--policy', 'static', '--policy', 'static'], 'two.json');
     expect(Array.isArray(json)).toBe(true);
     expect((json as Scores[]).map((s) => s.policy)).toEqual(['flink-autoscaler', 'static']);
     expect(tableRows(run.stdout)).toEqual(['flink-autoscaler', 'static']);
   });
 
-  it('without --json prints the table and writes nothing', () => {
+  it('without --json prints the table and writes nothing', async () => {
     const before = readdirSync(dir).sort();
-    const run = phoebe(['simulate', '--scenario', 'small.yaml', '--policy', 'static'], dir);
+    const run = await phoebe(['simulate', '--scenario', 'small.yaml', '--policy', 'static']);
     expect(run.status).toBe(0);
     expect(tableRows(run.stdout)).toEqual(['static']);
     expect(readdirSync(dir).sort()).toEqual(before);
   });
 
-  it('the same seed gives identical scores', () => {
-    const a = runJson(['--scenario', CARS, '--seed', '5'], 'seed5a.json').json as Scores[];
-    const b = runJson(['--scenario', CARS, '--seed', '5'], 'seed5b.json').json as Scores[];
+  // The seed tests use the small scenario: it has capacity noise and failures, so the seed
+  // matters to every policy's figures, and 600 s run in a fraction of cars.yaml's 6 h.
+  it('the same seed gives identical scores', async () => {
+    const a = (await runJson(['--scenario', 'small.yaml', '--seed', '5'], 'seed5a.json')).json as Scores[];
+    const b = (await runJson(['--scenario', 'small.yaml', '--seed', '5'], 'seed5b.json')).json as Scores[];
     expect(a.every((s) => s.seed === 5)).toBe(true);
     expect(deterministicPart(b)).toEqual(deterministicPart(a));
   });
 
-  it('a different --seed changes at least one figure', () => {
-    const a = runJson(['--scenario', CARS, '--seed', '5'], 'seed5c.json').json as Scores[];
-    const b = runJson(['--scenario', CARS, '--seed', '6'], 'seed6.json').json as Scores[];
+  it('a different --seed changes at least one figure', async () => {
+    const a = (await runJson(['--scenario', 'small.yaml', '--seed', '5'], 'seed5c.json')).json as Scores[];
+    const b = (await runJson(['--scenario', 'small.yaml', '--seed', '6'], 'seed6.json')).json as Scores[];
     expect(b.every((s) => s.seed === 6)).toBe(true);
     const strip = (scores: Scores[]) => deterministicPart(scores).map(({ seed: _seed, ...rest }) => rest);
     expect(strip(b)).not.toEqual(strip(a));
   });
 
-  it('--seed overrides the scenario seed, which is the default', () => {
-    const dflt = runJson(['--scenario', CARS, '--policy', 'static'], 'seed-default.json').json as Scores;
-    const one = runJson(['--scenario', CARS, '--policy', 'static', '--seed', '1'], 'seed-1.json').json as Scores;
+  it('--seed overrides the scenario seed, which is the default', async () => {
+    const dflt = (await runJson(['--scenario', 'small.yaml', '--policy', 'static'], 'seed-default.json')).json as Scores;
+    const one = (await runJson(['--scenario', 'small.yaml', '--policy', 'static', '--seed', '1'], 'seed-1.json')).json as Scores;
     expect(dflt.seed).toBe(1);
     expect(deterministicPart([one])).toEqual(deterministicPart([dflt]));
   });

@@ -8,18 +8,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startPrometheus, type PrometheusHarness } from './prometheus-harness.js';
+import { freePort, startPrometheus, type PrometheusHarness } from '../support/prometheus-harness.js';
 
 const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'bin.js');
 const MODES = ['flink-rest', 'flink-deployment', 'taskmanager-deployment'] as const;
 type Mode = (typeof MODES)[number];
 const INITIAL_P = 5;
-// phoebe decides from 20 s on (two 10 s rate windows): the ramp starts after its first decisions.
 const RAMP_START = 40;
-const RAMP_END = 120;
+// A 60 s ramp (3,000 → 9,000 records/s): steeper than the 80 s it was, so phoebe has less time to
+// see it coming; with its 5 s decisions and 10 s minimum between rescales it still keeps the late
+// seconds to its rescales' downtimes.
+const RAMP_END = 100;
 const TRACE_SECONDS = 240;
-/** The parallelism that carries the ramp's 9,000 records/s at 1,000 per slot. */
-const CARRYING_P = 10;
 
 interface Rig { mode: Mode; job: string; twinPort: number; phoebePort: number; phoebeLog: () => string; twinLog: () => string }
 
@@ -126,20 +126,31 @@ afterAll(async () => {
 const at = (rig: Rig): string => `instance="127.0.0.1:${rig.phoebePort}"`;
 const twinAt = (rig: Rig): string => `instance="127.0.0.1:${rig.twinPort}"`;
 
+async function sleepUntil(unixSeconds: number): Promise<void> {
+  const ms = unixSeconds * 1000 - Date.now();
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Every job RUNNING at ≥ 10 subtasks, the parallelism its phoebe reports, and phoebe ready (what the test asserts). */
+async function everySettled(): Promise<boolean> {
+  for (const rig of rigs) {
+    const subtasks = await prometheus.query(`count(flink_taskmanager_job_task_busyTimeMsPerSecond{${twinAt(rig)}})`);
+    const uptime = await prometheus.query(`flink_jobmanager_job_uptime{${twinAt(rig)}}`);
+    const reported = await prometheus.query(`phoebe_parallelism{${at(rig)}}`);
+    const ready = await prometheus.query(`phoebe_ready{${at(rig)}}`);
+    if (!((subtasks[0] ?? 0) >= 10 && (uptime[0] ?? 0) > 0 && reported[0] === subtasks[0] && ready[0] === 1)) return false;
+  }
+  return true;
+}
+
 describe('phoebe run against live twins and a real Prometheus', () => {
   it('in every acting mode, raises the parallelism before the ramp breaks the latency SLO and the job runs at it', async () => {
-    // Wait until the ramp is over and every job runs at a carrying parallelism, as phoebe sees it
-    // through Prometheus (bounded: at most 50 s after the ramp's end).
-    const deadline = startedAt + RAMP_END + 50;
-    const settled = async (): Promise<boolean> => {
-      if (Date.now() / 1000 < startedAt + RAMP_END + 5) return false;
-      const seen = await Promise.all(rigs.map(async (rig) => ({
-        p: (await prometheus.query(`phoebe_parallelism{${at(rig)}}`))[0] ?? 0,
-        ready: (await prometheus.query(`phoebe_ready{${at(rig)}}`))[0] ?? 0,
-      })));
-      return seen.every((s) => s.p >= CARRYING_P && s.ready === 1);
-    };
-    while (Date.now() / 1000 < deadline && !(await settled())) await new Promise((r) => setTimeout(r, 2000));
+    // The checks below cover the whole ramp: wait until it is over. Then wait until every job
+    // runs at the parallelism phoebe reports, above the ramp's needs (at most 50 s, bounded by
+    // the trace), rather than always the 50 s.
+    await sleepUntil(startedAt + RAMP_END);
+    const settleBy = startedAt + RAMP_END + 50;
+    while (!(await everySettled()) && Date.now() / 1000 < settleBy) await new Promise((r) => setTimeout(r, 1000));
     const failures: string[] = [];
     for (const rig of rigs) {
       const why = (text: string): string => `${rig.mode}: ${text}\n--- phoebe log ---\n${rig.phoebeLog().slice(-3000)}`;
@@ -152,7 +163,7 @@ describe('phoebe run against live twins and a real Prometheus', () => {
       expect(await prometheus.query(`phoebe_rescales_total{${at(rig)}, result="failed"}`), why('failed rescales')).toEqual([0]);
       // The job is back RUNNING, at a parallelism that carries the ramp's 9,000 records/s.
       const subtasks = await prometheus.query(`count(flink_taskmanager_job_task_busyTimeMsPerSecond{${twinAt(rig)}})`);
-      expect(subtasks[0], why('subtasks')).toBeGreaterThanOrEqual(CARRYING_P);
+      expect(subtasks[0], why('subtasks')).toBeGreaterThanOrEqual(10);
       expect((await prometheus.query(`flink_jobmanager_job_uptime{${twinAt(rig)}}`))[0], why('uptime')).toBeGreaterThan(0);
       expect(await prometheus.query(`phoebe_parallelism{${at(rig)}}`), why('phoebe sees it')).toEqual(subtasks);
       // Before latency went over the SLO for the first time, phoebe had already asked for more.
@@ -189,7 +200,6 @@ describe('phoebe run against live twins and a real Prometheus', () => {
         const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
         expect(body.status, `${panel.title}: ${expr}: ${body.error}`).toBe('success');
         if ((body.data?.result.length ?? 0) === 0) empty.push(`${panel.title}: ${expr}`);
-        else process.stdout.write(""); 
       }
     }
     expect(empty).toEqual([]);

@@ -1,27 +1,10 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { loadAugursMstl } from '../../src/cli/load-augurs.js';
 import { ArimaWorkerClient } from '../../src/forecast/arima-worker-client.js';
 import { EnsembleForecaster, ForecastInputError } from '../../src/forecast/forecaster.js';
-import type { Forecast } from '../../src/forecast/types.js';
-import { loadTrace } from '../../src/sim/trace.js';
+import { expectSane } from '../support/forecast-checks.js';
 
-const TRACES = new URL('../../../shared/data/traces/', import.meta.url);
 const hourly = (n: number) => Array.from({ length: n }, (_, i) => 1_700_000_000 + 3600 * i);
 const daily = (i: number) => 1000 + 400 * Math.sin((2 * Math.PI * i) / 24) + 30 * Math.sin(i * 1.7);
-
-function expectSane(f: Forecast, h: number): void {
-  expect(f.mean).toHaveLength(h);
-  expect(f.t).toHaveLength(h);
-  for (let k = 0; k < h; k++) {
-    for (const v of [f.mean[k]!, f.lower[k]!, f.upper[k]!]) {
-      expect(Number.isFinite(v)).toBe(true);
-      expect(v).toBeGreaterThanOrEqual(0);
-    }
-    expect(f.lower[k]!).toBeLessThanOrEqual(f.mean[k]!);
-    expect(f.upper[k]!).toBeGreaterThanOrEqual(f.mean[k]!);
-  }
-}
 
 describe('EnsembleForecaster on bad input', () => {
   it('refuses an empty history and a history with no usable value', async () => {
@@ -122,31 +105,5 @@ describe('EnsembleForecaster behaviour', () => {
     expect(failures).toContain('arima-exact');
     expect(Object.keys(f.accuracy().components)).not.toContain('arima-exact');
     await f.close();
-  });
-
-  it('refits on a 6-hour 1-second trace and forecasts 600 s in under 500 ms without blocking the event loop for 50 ms', async () => {
-    loadAugursMstl();
-    const trace = loadTrace(new URL('cars_measured_workload.csv', TRACES).pathname);
-    const y = Array.from(trace.values);
-    const t = y.map((_, i) => trace.startTime + i);
-    expect(y.length).toBeGreaterThanOrEqual(21_600);
-    const f = new EnsembleForecaster({ bucketSeconds: 60, horizonSteps: 600, seasonCandidatesSeconds: [], arima: new ArimaWorkerClient({ timeoutMs: 5_000 }) });
-    // Warm-up: JIT compilation and the worker's start are one-off costs, not a decision's.
-    await f.fit(t.slice(0, 18_000), y.slice(0, 18_000));
-    await f.forecast(600);
-
-    const delay = monitorEventLoopDelay({ resolution: 5 });
-    delay.enable();
-    const start = performance.now();
-    await f.fit(t, y);
-    const out = await f.forecast(600);
-    const elapsed = performance.now() - start;
-    delay.disable();
-    await f.close();
-
-    expectSane(out, 600);
-    expect(out.t[0]).toBe(t[t.length - 1]! + 1);
-    expect(elapsed).toBeLessThan(500);
-    expect(delay.max / 1e6).toBeLessThan(50);
   });
 });

@@ -16,7 +16,7 @@ import { HOLD_REASONS, NoSignalsError, type HoldReason } from '../../src/observe
 import type { Signals } from '../../src/observe/signals.js';
 import { toSignals } from '../../src/observe/prometheus-convert.js';
 import type { Decision } from '../../src/planner/decision.js';
-import { history } from '../models/twin-history.js';
+import { history } from '../support/twin-history.js';
 import { testSettings } from '../support/controller-settings.js';
 import { FakeActuator } from '../support/fake-actuator.js';
 import { FakeClock } from '../support/fake-clock.js';

@@ -9,7 +9,7 @@ import { Twin } from '../../src/sim/twin.js';
 import { testSettings } from '../support/controller-settings.js';
 import { FakeActuator } from '../support/fake-actuator.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
-import { scenario } from '../sim/fixtures.js';
+import { scenario } from '../support/fixtures.js';
 
 const T0 = 1_700_000_000;
 

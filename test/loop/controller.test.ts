@@ -8,7 +8,7 @@ import { Controller, type Step } from '../../src/loop/controller.js';
 import type { DecisionPipeline, PipelineOutcome } from '../../src/loop/decision-pipeline.js';
 import { toSignals } from '../../src/observe/prometheus-convert.js';
 import type { Signals } from '../../src/observe/signals.js';
-import { history } from '../models/twin-history.js';
+import { history } from '../support/twin-history.js';
 import { testSettings } from '../support/controller-settings.js';
 import { FakeClock } from '../support/fake-clock.js';
 

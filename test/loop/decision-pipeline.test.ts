@@ -4,7 +4,7 @@ import { DecisionPipeline, DEFAULT_PIPELINE, type PipelineConfig, type PipelineO
 import { DEFAULT_PLANNER } from '../../src/planner/planner.js';
 import type { Signals } from '../../src/observe/signals.js';
 import { Twin } from '../../src/sim/twin.js';
-import { constant, scenario } from '../sim/fixtures.js';
+import { constant, scenario } from '../support/fixtures.js';
 
 /** Forecasts the last value it was given, flat; upper = 1.2 × that. Counts every call. */
 class FlatForecaster implements Forecaster {

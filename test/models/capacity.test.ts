@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { CapacityLearner, fitCapacity } from '../../src/models/capacity.js';
 import { JOB_STATUS_CODE } from '../../src/observe/signals.js';
 import { nominalCapacity } from '../../src/sim/capacity.js';
-import { constant, scenario } from '../sim/fixtures.js';
-import { history, runTwin, slice } from './twin-history.js';
+import { constant, scenario } from '../support/fixtures.js';
+import { history, runTwin, slice } from '../support/twin-history.js';
 
 const EXTRAPOLATION_SD = 0.08;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { estimateDowntime, observeDowntimes } from '../../src/models/downtime.js';
 import { JOB_STATUS_CODE } from '../../src/observe/signals.js';
-import { constant, scenario } from '../sim/fixtures.js';
-import { history, runTwin, slice } from './twin-history.js';
+import { constant, scenario } from '../support/fixtures.js';
+import { history, runTwin, slice } from '../support/twin-history.js';
 
 const { RUNNING, RESTARTING, RESCALING } = JOB_STATUS_CODE;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LatencyLearner, maxUtilisationFor, predictLatency } from '../../src/models/latency.js';
 import { JOB_STATUS_CODE } from '../../src/observe/signals.js';
-import { constant, scenario } from '../sim/fixtures.js';
-import { history, runTwin, slice } from './twin-history.js';
+import { constant, scenario } from '../support/fixtures.js';
+import { history, runTwin, slice } from '../support/twin-history.js';
 
 /** A load between 20 % and 90 % of μ(10) = 10000, with an overload burst that builds a backlog. */
 function varied(seconds: number): number[] {

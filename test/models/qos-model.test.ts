@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QosLearner } from '../../src/models/qos-model.js';
-import { constant, scenario } from '../sim/fixtures.js';
-import { runTwin, slice } from './twin-history.js';
+import { constant, scenario } from '../support/fixtures.js';
+import { runTwin, slice } from '../support/twin-history.js';
 
 describe('QosLearner', () => {
   const priors = { checkpointIntervalSeconds: 10, restartDowntimeSeconds: 60, rescaleDowntimeSeconds: 30 };

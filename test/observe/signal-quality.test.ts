@@ -7,7 +7,7 @@ import {
   type QualityInput, type QualityOptions, type SourceQuality,
 } from '../../src/observe/signal-quality.js';
 import { JOB_STATUS_CODE, type SignalHistory } from '../../src/observe/signals.js';
-import { history } from '../models/twin-history.js';
+import { history } from '../support/twin-history.js';
 
 const T0 = 1_700_000_000;
 const N = 600;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JOB_STATUS_CODE } from '../../src/observe/signals.js';
 import { errorBudget, type ErrorBudgetConfig } from '../../src/planner/error-budget.js';
-import { history } from '../models/twin-history.js';
+import { history } from '../support/twin-history.js';
 
 const config: ErrorBudgetConfig = {
   objective: 0.98, latencySeconds: 1, windowSeconds: 6 * 3600, targetSpend: 0.5, basePrice: 120, recoverySeconds: 180,

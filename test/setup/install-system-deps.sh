@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite needs, when they are missing:
-#   prometheus — the real Prometheus of the integration tests (test/e2e/prometheus-harness.ts).
+#   prometheus — the real Prometheus of the integration tests (test/support/prometheus-harness.ts).
 #   chromium — headless Debian Chromium, which renders `phoebe simulate --report` pages
-#              (test/sim/report.test.ts).
+#              (test/integration/sim/report.test.ts).
 #
 # Idempotent and non-interactive: runs as `npm test`'s pretest, in CI as root without a
 # terminal. Without root (and without password-less sudo) it installs nothing and says so; the

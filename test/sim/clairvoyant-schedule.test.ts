@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clairvoyantSchedule, scheduledPolicy } from '../../src/sim/clairvoyant-schedule.js';
 import { clairvoyantLowerBound } from '../../src/sim/lower-bound.js';
 import { runPolicy } from '../../src/sim/runner.js';
-import { constant, scenario, trace } from './fixtures.js';
+import { constant, scenario, trace } from '../support/fixtures.js';
 
 // μ(p) = 100·p; utilisation ≤ 0.8 keeps the 1 s latency SLO at 0.2 s base latency.
 const hundredPerSlot = { capacity: { model: 'linear' as const, intercept: 0, perSlot: 100 } };

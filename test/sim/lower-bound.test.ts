@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clairvoyantLowerBound } from '../../src/sim/lower-bound.js';
-import { constant, scenario } from './fixtures.js';
+import { constant, scenario } from '../support/fixtures.js';
 
 // Capacity μ(p) = 100·p; base latency 0.2 s and SLO 1 s allow utilisation ≤ 0.8.
 const hundredPerSlot = { capacity: { model: 'linear' as const, intercept: 0, perSlot: 100 } };

@@ -3,7 +3,7 @@ import { clairvoyantLowerBound } from '../../src/sim/lower-bound.js';
 import type { Policy } from '../../src/sim/policy.js';
 import { runPolicy } from '../../src/sim/runner.js';
 import type { RescaleOutcome } from '../../src/sim/twin.js';
-import { constant, scenario, trace } from './fixtures.js';
+import { constant, scenario, trace } from '../support/fixtures.js';
 
 describe('runPolicy', () => {
   it('tells the policy what the twin answered to each parallelism it asked for', async () => {

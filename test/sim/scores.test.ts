@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { recoveryTime, scoreRun } from '../../src/sim/scores.js';
 import { Twin } from '../../src/sim/twin.js';
-import { constant, scenario } from './fixtures.js';
+import { constant, scenario } from '../support/fixtures.js';
 
 function simulate(sc: ReturnType<typeof scenario>, arrivals: number[]): Twin {
   const twin = new Twin(sc, Float64Array.from(arrivals), { seed: 1 });

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { markdownTable, writeBenchmarkSection } from '../bench/benchmarks-file.js';
-import { freePort, findPrometheus, startPrometheus } from '../e2e/prometheus-harness.js';
+import { freePort, findPrometheus, startPrometheus } from '../support/prometheus-harness.js';
 import { BIN, ensureBuilt, ROOT } from '../support/built-cli.js';
 import { prometheusOutages, type PrometheusOutages } from '../support/prometheus-restart.js';
 

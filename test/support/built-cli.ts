@@ -7,13 +7,13 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The built CLI, as users run it. */
 export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
-/** Newest modification time of the TypeScript sources under dir. */
+/** Newest modification time of the sources under dir (TypeScript, and the JSON it imports). */
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }

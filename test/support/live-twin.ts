@@ -17,7 +17,7 @@ import { FaultInjector, isCancelRequest, type FaultSpec } from '../../src/sim/li
 import { CORE_EVENT, LiveCluster, type Scheduler } from '../../src/sim/live/live-cluster.js';
 import type { KubeObject } from '../../src/sim/live/kube-store.js';
 import { createLiveTwinApp } from '../../src/sim/live/server.js';
-import { scenario } from '../sim/fixtures.js';
+import { scenario } from './fixtures.js';
 import { FakeClock } from './fake-clock.js';
 
 export interface RecordedRequest {

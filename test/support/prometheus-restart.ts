@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { PrometheusHarness } from '../e2e/prometheus-harness.js';
+import type { PrometheusHarness } from './prometheus-harness.js';
 
 /**
- * Outages of a harness Prometheus (test/e2e/prometheus-harness.ts): stop the process and start
+ * Outages of a harness Prometheus (test/support/prometheus-harness.ts): stop the process and start
  * it again with the same arguments, so it comes back on the same address with the same TSDB
  * (it replays its WAL), as a restarted Prometheus does; or freeze it (SIGSTOP) so it accepts
  * connections but never answers, as a hung one does.

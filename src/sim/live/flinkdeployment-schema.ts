@@ -5,7 +5,8 @@ import type { StatusCause } from './kube-store.js';
 /**
  * The FlinkDeployment CRD (flink.apache.org/v1beta1) as the Flink Kubernetes Operator installs
  * it: flinkdeployment-crd-schema.json holds its group, version, kind, plural and
- * openAPIV3Schema, converted unchanged from the CRD YAML of the project's shared specs
+ * openAPIV3Schema, converted unchanged from the CRD YAML bundled in
+ * config/specs/flinkdeployments.flink.apache.org-v1.yml
  * (test/sim/live/flinkdeployment-schema.test.ts checks that they stay identical). The live
  * twin's API server validates every FlinkDeployment it stores against it, as a real API server
  * validates custom resources against their CRD's structural schema.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { FLINK_DEPLOYMENT_CRD, validateFlinkDeployment } from '../../../src/sim/live/flinkdeployment-schema.js';
-import { loadYaml, sharedSpec } from './helpers.js';
+import { loadYaml, specPath } from '../../support/live-cluster-harness.js';
 
 describe('FlinkDeployment CRD schema of the live twin', () => {
-  it('is the shared CRD\'s openAPIV3Schema, unchanged', () => {
-    const crd = loadYaml(sharedSpec('flinkdeployments.flink.apache.org-v1.yml')) as any;
+  it('is the upstream CRD\'s openAPIV3Schema (config/specs), unchanged', () => {
+    const crd = loadYaml(specPath('flinkdeployments.flink.apache.org-v1.yml')) as any;
     const version = crd.spec.versions.find((v: { name: string }) => v.name === FLINK_DEPLOYMENT_CRD.version);
     expect(FLINK_DEPLOYMENT_CRD.group).toBe(crd.spec.group);
     expect(FLINK_DEPLOYMENT_CRD.kind).toBe(crd.spec.names.kind);
@@ -12,11 +12,11 @@ describe('FlinkDeployment CRD schema of the live twin', () => {
     expect(FLINK_DEPLOYMENT_CRD.openAPIV3Schema).toEqual(version.schema.openAPIV3Schema);
   });
 
-  it('accepts the shared example FlinkDeployments and names every violation of a bad one', () => {
+  it('accepts the operator\'s example FlinkDeployments and names every violation of a bad one', () => {
     for (const file of ['example-flinkdeployment-autoscaling.yaml', 'example-flinkdeployment-checkpoint-ha.yaml']) {
-      expect(validateFlinkDeployment(loadYaml(sharedSpec(file))), file).toEqual([]);
+      expect(validateFlinkDeployment(loadYaml(specPath(file))), file).toEqual([]);
     }
-    const example = loadYaml(sharedSpec('example-flinkdeployment-autoscaling.yaml')) as any;
+    const example = loadYaml(specPath('example-flinkdeployment-autoscaling.yaml')) as any;
     const bad = structuredClone(example);
     bad.spec.job.parallelism = '4';
     bad.spec.flinkVersion = 'v0_1';

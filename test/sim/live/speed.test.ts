@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FLINK_METRICS, KAFKA_METRICS } from '../../../src/observe/exporter-metrics.js';
 import { renderMetrics } from '../../../src/sim/live/metrics-exposition.js';
 import type { LiveCluster } from '../../../src/sim/live/live-cluster.js';
-import { startLiveTwinServer } from '../../../src/sim/live/server.js';
-import { START_MS, advanceToSecond, makeCluster } from './helpers.js';
+import { START_MS, advanceToSecond, makeCluster } from '../../support/live-cluster-harness.js';
 
 /** name → summed value over its series (label sets compared separately). */
 function totals(cluster: LiveCluster): Map<string, number> {
@@ -66,20 +65,5 @@ describe('live twin --speed', () => {
     expect(fast.twin.record.status[50]).toBe(0);
     expect(fast.uptimeMs(next)).toBe(100);
     expect(fast.wallOf(fast.jobs[0]?.endSecond as number) - START_MS).toBe(4_200);
-  });
-
-  it('the server\'s own clock runs the trace to its end and then closes by itself', async () => {
-    const cluster = makeCluster({ speed: 200, seconds: 200, startWallMs: Date.now() });
-    const server = await startLiveTwinServer({ cluster, port: 0 });
-    const started = Date.now();
-    const metrics = await fetch(`${server.url}/metrics`);
-    expect(metrics.status).toBe(200);
-    await Promise.race([
-      server.finished,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('the twin did not end by itself')), 10_000)),
-    ]);
-    expect(cluster.done).toBe(true);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    await expect(fetch(`${server.url}/metrics`)).rejects.toThrow();
   });
 });

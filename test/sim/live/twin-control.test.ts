@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JOB_STATUS_CODE } from '../../../src/observe/signals.js';
 import { Twin } from '../../../src/sim/twin.js';
-import { constant, scenario } from '../fixtures.js';
+import { constant, scenario } from '../../support/fixtures.js';
 
 /** The Twin methods the live twin drives rescales with: stopWithSavepoint, resumeAt, retarget. */
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clairvoyantLowerBound } from '../../../src/sim/lower-bound.js';
 import { evaluateFlinkAutoscaler, flinkAutoscalerPolicy } from '../../../src/sim/policies/flink-autoscaler.js';
 import { runPolicy } from '../../../src/sim/runner.js';
-import { constant, scenario, trace } from '../fixtures.js';
+import { constant, scenario, trace } from '../../support/fixtures.js';
 
 const bounds = { minParallelism: 2, maxParallelism: 24 };
 

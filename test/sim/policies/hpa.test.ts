@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clairvoyantLowerBound } from '../../../src/sim/lower-bound.js';
 import { hpaPolicy } from '../../../src/sim/policies/hpa.js';
 import { runPolicy } from '../../../src/sim/runner.js';
-import { constant, scenario, trace } from '../fixtures.js';
+import { constant, scenario, trace } from '../../support/fixtures.js';
 
 async function run(arrivals: number[], initialParallelism = 10) {
   const sc = scenario({ twin: { initialParallelism, rescaleDowntimeSeconds: 0 } });

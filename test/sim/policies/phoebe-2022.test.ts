@@ -21,7 +21,7 @@ import {
 } from '../../../src/sim/policies/phoebe-2022-rules.js';
 import { runPolicy, scenarioArrivals } from '../../../src/sim/runner.js';
 import { loadTrace } from '../../../src/sim/trace.js';
-import { constant, scenario, trace } from '../fixtures.js';
+import { constant, scenario, trace } from '../../support/fixtures.js';
 
 /** A deterministic stand-in: forecasts the last bucket it saw, and counts its calls. */
 class LastValueForecaster implements Forecaster {

@@ -15,7 +15,7 @@ import { Twin, type RescaleOutcome } from '../../../src/sim/twin.js';
 import { testSettings } from '../../support/controller-settings.js';
 import { FakeActuator } from '../../support/fake-actuator.js';
 import { FakeClock } from '../../support/fake-clock.js';
-import { scenario } from '../fixtures.js';
+import { scenario } from '../../support/fixtures.js';
 
 const T0 = 1_700_000_000;
 const INTERVAL = 30;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clairvoyantLowerBound } from '../../../src/sim/lower-bound.js';
 import { staticPolicy } from '../../../src/sim/policies/static.js';
 import { runPolicy } from '../../../src/sim/runner.js';
-import { scenario, trace } from '../fixtures.js';
+import { scenario, trace } from '../../support/fixtures.js';
 
 describe('staticPolicy', () => {
   it('runs the whole trace at the smallest parallelism meeting both SLOs at the peak', async () => {

@@ -1,20 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { validateFlinkDeployment } from '../../../src/sim/live/flinkdeployment-schema.js';
-import type { LiveCluster } from '../../../src/sim/live/live-cluster.js';
-import { JOB_STATUS_CODE } from '../../../src/observe/signals.js';
-import { advanceToSecond, makeCluster, startHarness, type Harness } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { validateFlinkDeployment } from '../../../../src/sim/live/flinkdeployment-schema.js';
+import { JOB_STATUS_CODE } from '../../../../src/observe/signals.js';
+import { advanceToSecond, harnessPerTest, makeCluster } from '../../../support/live-cluster-harness.js';
 
-let harness: Harness | undefined;
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function open(cluster: LiveCluster): Promise<Harness> {
-  harness = await startHarness(cluster);
-  return harness;
-}
+const open = harnessPerTest();
 
 const FD = '/apis/flink.apache.org/v1beta1/namespaces/flink/flinkdeployments';
 const MERGE = 'application/merge-patch+json';
@@ -368,8 +357,7 @@ describe('live twin Kubernetes API: TaskManager Deployment scale, Events, Leases
     await h.send('POST', '/api/v1/namespaces/flink/events', { metadata: { name: 'e2' }, involvedObject: { kind: 'Pod', name: 'p' } });
     await stream.waitFor((e) => e.object.metadata.name === 'e2', 'live ADDED');
     expect(h.cluster.kube.watcherCount).toBe(1);
-    await h.close();
-    harness = undefined;
+    await h.close(); // closing again after the test does nothing
     expect(h.cluster.kube.watcherCount).toBe(0);
     stream.close();
   });

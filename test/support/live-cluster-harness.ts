@@ -1,20 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
+/** The live twin as an HTTP harness for the integration tests of its routes (the unit tests' in-process emulator is live-twin.ts). */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { LiveCluster, type LiveClusterOptions } from '../../../src/sim/live/live-cluster.js';
-import { startLiveTwinServer, type LiveTwinServer } from '../../../src/sim/live/server.js';
-import { constant, scenario } from '../fixtures.js';
+import { LiveCluster, type LiveClusterOptions } from '../../src/sim/live/live-cluster.js';
+import { startLiveTwinServer, type LiveTwinServer } from '../../src/sim/live/server.js';
+import { ROOT } from './built-cli.js';
+import { constant, scenario } from './fixtures.js';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** The project's shared specs: `shared/` beside the repository (CI), or /work/shared. */
-export function sharedSpec(file: string): string {
-  for (const dir of [join(ROOT, '..', 'shared', 'specs'), '/work/shared/specs']) {
-    const path = join(dir, file);
-    if (existsSync(path)) return path;
-  }
-  throw new Error(`cannot find shared/specs/${file} beside the repository`);
+/** An upstream API specification bundled in config/specs/ (see its README for the sources). */
+export function specPath(file: string): string {
+  return join(ROOT, 'config', 'specs', file);
 }
 
 export function loadYaml(path: string): unknown {
@@ -85,5 +81,21 @@ export async function startHarness(cluster: LiveCluster): Promise<Harness> {
       return { status: response.status, body: parse(text), text };
     },
     close: () => server.close(),
+  };
+}
+
+/**
+ * For a test file whose tests each serve one cluster: returns `open(cluster)`, which starts its
+ * harness; the harness is closed after the test.
+ */
+export function harnessPerTest(): (cluster: LiveCluster) => Promise<Harness> {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+  return async (cluster) => {
+    harness = await startHarness(cluster);
+    return harness;
   };
 }

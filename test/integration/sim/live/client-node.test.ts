@@ -3,8 +3,8 @@ import {
   Watch, setHeaderOptions,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateFlinkDeployment } from '../../../src/sim/live/flinkdeployment-schema.js';
-import { advanceToSecond, makeCluster, startHarness, type Harness } from './helpers.js';
+import { validateFlinkDeployment } from '../../../../src/sim/live/flinkdeployment-schema.js';
+import { advanceToSecond, makeCluster, startHarness, type Harness } from '../../../support/live-cluster-harness.js';
 
 /**
  * The real @kubernetes/client-node 1.4, with a KubeConfig whose cluster server is the live

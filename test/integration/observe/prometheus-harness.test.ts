@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findPrometheus, freePort, startPrometheus } from '../e2e/prometheus-harness.js';
+import { findPrometheus, freePort, startPrometheus } from '../../support/prometheus-harness.js';
 
 const BINARY = findPrometheus();
 

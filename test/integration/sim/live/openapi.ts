@@ -1,9 +1,9 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { loadYaml, sharedSpec } from './helpers.js';
+import { loadYaml, specPath } from '../../../support/live-cluster-harness.js';
 
 /**
- * Validators for the Flink REST API's OpenAPI 3.0 spec (shared/specs/flink-rest-v1.yml).
+ * Validators for the Flink REST API's OpenAPI 3.0 spec (config/specs/flink-rest-v1.yml).
  *
  * Conversion to JSON Schema for ajv:
  * - `#/components/schemas/X` refs become `#/definitions/X` of one schema document;
@@ -47,7 +47,7 @@ export class FlinkOpenApi {
   private readonly cache = new Map<string, ValidateFunction>();
 
   constructor(strict = true) {
-    this.spec = loadYaml(sharedSpec('flink-rest-v1.yml')) as OpenApi;
+    this.spec = loadYaml(specPath('flink-rest-v1.yml')) as OpenApi;
     const definitions = convert(this.spec.components.schemas, strict) as Record<string, Record<string, unknown>>;
     const throwable = definitions.SerializedThrowable as { properties: Record<string, unknown> };
     throwable.properties.class = { type: 'string' };

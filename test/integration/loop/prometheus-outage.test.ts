@@ -5,22 +5,22 @@
  * phoebe_hold, and resumes by itself each time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RescaleRequest } from '../../src/act/actuator.js';
-import { PhoebeMetrics } from '../../src/export/metrics.js';
-import { createApp, startServer } from '../../src/export/server.js';
-import { ControlLoop, type LoopEvent } from '../../src/loop/control-loop.js';
-import type { DecisionPipeline, PipelineOutcome } from '../../src/loop/decision-pipeline.js';
-import { createPrometheusClient } from '../../src/observe/prometheus-client.js';
-import { defaultQueries, DEFAULT_SOURCE_TASK_PATTERN } from '../../src/observe/promql-catalogue.js';
-import { PrometheusSource } from '../../src/observe/prometheus-source.js';
-import { HOLD_REASONS, NoSignalsError } from '../../src/observe/signal-quality.js';
-import type { Signals } from '../../src/observe/signals.js';
-import { startLiveTwinServer, type LiveTwinServer } from '../../src/sim/live/server.js';
-import { findPrometheus, startPrometheus } from '../e2e/prometheus-harness.js';
-import { makeCluster } from '../sim/live/helpers.js';
-import { prometheusOutages, type PrometheusOutages } from '../support/prometheus-restart.js';
-import { testSettings } from '../support/controller-settings.js';
-import { FakeActuator } from '../support/fake-actuator.js';
+import type { RescaleRequest } from '../../../src/act/actuator.js';
+import { PhoebeMetrics } from '../../../src/export/metrics.js';
+import { createApp, startServer } from '../../../src/export/server.js';
+import { ControlLoop, type LoopEvent } from '../../../src/loop/control-loop.js';
+import type { DecisionPipeline, PipelineOutcome } from '../../../src/loop/decision-pipeline.js';
+import { createPrometheusClient } from '../../../src/observe/prometheus-client.js';
+import { defaultQueries, DEFAULT_SOURCE_TASK_PATTERN } from '../../../src/observe/promql-catalogue.js';
+import { PrometheusSource } from '../../../src/observe/prometheus-source.js';
+import { HOLD_REASONS, NoSignalsError } from '../../../src/observe/signal-quality.js';
+import type { Signals } from '../../../src/observe/signals.js';
+import { startLiveTwinServer, type LiveTwinServer } from '../../../src/sim/live/server.js';
+import { findPrometheus, startPrometheus } from '../../support/prometheus-harness.js';
+import { makeCluster } from '../../support/live-cluster-harness.js';
+import { prometheusOutages, type PrometheusOutages } from '../../support/prometheus-restart.js';
+import { testSettings } from '../../support/controller-settings.js';
+import { FakeActuator } from '../../support/fake-actuator.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

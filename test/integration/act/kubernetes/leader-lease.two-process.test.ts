@@ -16,11 +16,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKubeClients } from '../../src/act/kubernetes/client.js';
-import { LeaderLease, leaseApi } from '../../src/act/kubernetes/leader-lease.js';
-import { silentLogger } from '../../src/act/logger.js';
-import { freePort, startPrometheus, type PrometheusHarness } from '../e2e/prometheus-harness.js';
-import { BIN, ensureBuilt } from '../support/built-cli.js';
+import { createKubeClients } from '../../../../src/act/kubernetes/client.js';
+import { LeaderLease, leaseApi } from '../../../../src/act/kubernetes/leader-lease.js';
+import { silentLogger } from '../../../../src/act/logger.js';
+import { freePort, startPrometheus, type PrometheusHarness } from '../../../support/prometheus-harness.js';
+import { BIN, ensureBuilt } from '../../../support/built-cli.js';
 
 const NS = 'flink';
 const JOB = 'lease-job';

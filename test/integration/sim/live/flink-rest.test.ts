@@ -1,25 +1,14 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_STATUS_CODE } from '../../../src/observe/signals.js';
-import type { LiveCluster } from '../../../src/sim/live/live-cluster.js';
-import { advanceToSecond, makeCluster, startHarness, type Harness } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { JOB_STATUS_CODE } from '../../../../src/observe/signals.js';
+import { advanceToSecond, harnessPerTest, makeCluster, type Harness } from '../../../support/live-cluster-harness.js';
 import { FlinkOpenApi } from './openapi.js';
 
 let api: FlinkOpenApi;
-let harness: Harness | undefined;
-
 beforeAll(() => {
   api = new FlinkOpenApi();
 });
 
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function open(cluster: LiveCluster): Promise<Harness> {
-  harness = await startHarness(cluster);
-  return harness;
-}
+const open = harnessPerTest();
 
 /** GET a path and check the body against the spec's response schema for `specPath`. */
 async function getValid(h: Harness, path: string, specPath: string): Promise<any> {

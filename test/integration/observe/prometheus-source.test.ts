@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePhoebeConfig } from '../../src/config/phoebe-config.js';
-import { prometheusSourceFromConfig } from '../../src/cli/prometheus-from-config.js';
-import { FLINK_METRICS, KAFKA_METRICS } from '../../src/observe/exporter-metrics.js';
-import { createPrometheusClient, type PrometheusClient } from '../../src/observe/prometheus-client.js';
-import { PrometheusSource } from '../../src/observe/prometheus-source.js';
-import { JOB_STATUS_CODE, type SignalHistory } from '../../src/observe/signals.js';
-import { findPrometheus, startPrometheus, type PrometheusHarness } from '../e2e/prometheus-harness.js';
+import { parsePhoebeConfig } from '../../../src/config/phoebe-config.js';
+import { prometheusSourceFromConfig } from '../../../src/cli/prometheus-from-config.js';
+import { FLINK_METRICS, KAFKA_METRICS } from '../../../src/observe/exporter-metrics.js';
+import { createPrometheusClient, type PrometheusClient } from '../../../src/observe/prometheus-client.js';
+import { PrometheusSource } from '../../../src/observe/prometheus-source.js';
+import { JOB_STATUS_CODE, type SignalHistory } from '../../../src/observe/signals.js';
+import { findPrometheus, startPrometheus, type PrometheusHarness } from '../../support/prometheus-harness.js';
 
 /**
  * PrometheusSource against a real Prometheus scraping a tiny exposition this test controls:

@@ -6,16 +6,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlinkDeploymentActuator } from '../../src/act/kubernetes/flink-deployment-actuator.js';
-import { FlinkRestActuator } from '../../src/act/flink-rest/actuator.js';
-import { createKubeClients } from '../../src/act/kubernetes/client.js';
-import { KubernetesEventRecorder } from '../../src/act/kubernetes/events.js';
-import { silentLogger } from '../../src/act/logger.js';
-import { TaskManagerDeploymentActuator } from '../../src/act/kubernetes/taskmanager-deployment-actuator.js';
-import type { Scenario } from '../../src/config/scenario.js';
-import { CORE_EVENT, JAR_ENTRY_CLASS, JAR_NAME, LiveCluster, type Scheduler } from '../../src/sim/live/live-cluster.js';
-import { createLiveTwinApp } from '../../src/sim/live/server.js';
-import { scenario as testScenario } from '../sim/fixtures.js';
+import { FlinkDeploymentActuator } from '../../../src/act/kubernetes/flink-deployment-actuator.js';
+import { FlinkRestActuator } from '../../../src/act/flink-rest/actuator.js';
+import { createKubeClients } from '../../../src/act/kubernetes/client.js';
+import { KubernetesEventRecorder } from '../../../src/act/kubernetes/events.js';
+import { silentLogger } from '../../../src/act/logger.js';
+import { TaskManagerDeploymentActuator } from '../../../src/act/kubernetes/taskmanager-deployment-actuator.js';
+import type { Scenario } from '../../../src/config/scenario.js';
+import { CORE_EVENT, JAR_ENTRY_CLASS, JAR_NAME, LiveCluster, type Scheduler } from '../../../src/sim/live/live-cluster.js';
+import { createLiveTwinApp } from '../../../src/sim/live/server.js';
+import { scenario as testScenario } from '../../support/fixtures.js';
 
 const SPEED = 20;
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { ACTUATION_MODES, parsePhoebeConfig } from '../../src/config/phoebe-config.js';
-import { helmBinary } from '../setup/helm.js';
+import { ACTUATION_MODES, parsePhoebeConfig } from '../../../src/config/phoebe-config.js';
+import { helmBinary } from '../../setup/helm.js';
 
 // The chart rendered offline by `helm template` (no cluster), each document parsed with `yaml`.
 
@@ -141,21 +141,6 @@ describe('helm lint', () => {
       const r = run(['lint', '--strict', CHART, '-f', valuesFile(values)]);
       expect(r.status, `${mode}: ${r.stdout}${r.stderr}`).toBe(0);
       expect(r.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
-    }
-  });
-});
-
-describe('chart files are copies of the single sources', () => {
-  it('files/phoebe-rules.yaml is config/prometheus/phoebe-rules.yaml', () => {
-    expect(readFileSync(`${CHART}/files/phoebe-rules.yaml`, 'utf8')).toBe(readFileSync('config/prometheus/phoebe-rules.yaml', 'utf8'));
-  });
-
-  it('files/dashboards/*.json are grafana/*.json', () => {
-    const sources = readdirSync('grafana').filter((f) => f.endsWith('.json')).sort();
-    expect(sources.length).toBeGreaterThan(0);
-    expect(readdirSync(`${CHART}/files/dashboards`).sort()).toEqual(sources);
-    for (const file of sources) {
-      expect(readFileSync(`${CHART}/files/dashboards/${file}`, 'utf8'), file).toBe(readFileSync(`grafana/${file}`, 'utf8'));
     }
   });
 });

@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../e2e/prometheus-harness.js';
-import { BIN, ensureBuilt } from '../support/built-cli.js';
+import { freePort } from '../../support/prometheus-harness.js';
+import { BIN, ensureBuilt } from '../../support/built-cli.js';
 
 const PROM_BEARER = 'promBearer-S3CRET-7f3a9c1e5b';
 const PROM_USER = 'phoebe-reader';
