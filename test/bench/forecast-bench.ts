@@ -1,5 +1,5 @@
 /**
- * Runs `phoebe forecast-bench` (the built CLI) on every dataset × rate of the shared forecast
+ * Runs `phoebe forecast-bench` (the built CLI) on every dataset × rate of the bundled forecast
  * benchmark, scores each published method from its per-point predictions, and writes the
  * side-by-side table into BENCHMARKS.md between the forecast-bench markers.
  *
@@ -13,7 +13,7 @@ import { meanAbsoluteError } from '../../src/forecast/benchmark-protocol.js';
 import type { ForecastBenchSummary } from '../../src/cli/forecast-bench.js';
 import { markdownTable, REPO_ROOT, writeBenchmarkSection } from './benchmarks-file.js';
 
-const DATA = resolve(REPO_ROOT, '../shared/data/forecast-benchmark');
+const DATA = resolve(REPO_ROOT, 'config/data/forecast-benchmark');
 const BIN = join(REPO_ROOT, 'dist/src/cli/bin.js');
 
 /** The study's settings per sampling rate; 5 min is reported but not scored. */

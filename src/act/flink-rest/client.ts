@@ -1,5 +1,5 @@
 /**
- * A typed client for the part of the Flink JobManager REST API (v1, /work/shared/specs/flink-rest-v1.yml)
+ * A typed client for the part of the Flink JobManager REST API (v1, config/specs/flink-rest-v1.yml)
  * that rescaling needs. Names and shapes follow the spec's components/schemas.
  *
  * Deliberately absent: job cancellation (`PATCH /jobs/{jobid}`, `/jobs/{jobid}/yarn-cancel`), triggering a
