@@ -1,9 +1,9 @@
 /**
- * Fault-test plumbing: real `phoebe twin --faults` processes (one per scenario, the next one
- * started while the current scenario runs), the twin's /__faults API, the SIGKILL driver, and the
- * invariants every scenario must end with.
+ * Fault-test plumbing: fresh live twins with fault injection (one per scenario, served by the twin
+ * host process), the twin's /__faults API, the SIGKILL driver, and the invariants every scenario
+ * must end with.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RescaleResult } from '../../src/act/actuator.js';
@@ -11,9 +11,12 @@ import type { RescaleRecord } from '../../src/act/flink-rest/journal.js';
 import type { FaultSpec } from '../../src/sim/live/fault-injection.js';
 import type { FlowAccounting } from '../../src/sim/live/live-cluster.js';
 import { BIN, ROOT, ensureBuilt } from '../support/built-cli.js';
-import type { DriverConfig } from './rescale-driver.js';
+import type { DriverConfig, DriverOutcome } from './rescale-driver.js';
+import { IpcChild } from './ipc.js';
+import type { TwinHostRequest } from './twin-host.js';
 
 export const DRIVER = join(ROOT, 'dist', 'test', 'faults', 'rescale-driver.js');
+const TWIN_HOST = join(ROOT, 'dist', 'test', 'faults', 'twin-host.js');
 /** Simulated seconds per wall second: rescale downtime 4 s → 0.2 s, savepoint 2 s → 0.1 s, checkpoints every 0.5 s. */
 export const SPEED = 20;
 export const JOB = 'faults';
@@ -32,13 +35,14 @@ function newest(dir: string): number {
   return latest;
 }
 
-/** dist/ has the CLI and the driver, built from the current sources. */
+/** dist/ has the CLI, the driver and the twin host, built from the current sources. */
 export function ensureFaultsBuilt(): void {
   ensureBuilt();
-  const fresh = existsSync(DRIVER) && statSync(DRIVER).mtimeMs >= Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'test', 'faults')));
+  const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'test', 'faults')));
+  const fresh = [DRIVER, TWIN_HOST].every((file) => existsSync(file) && statSync(file).mtimeMs >= sources);
   if (fresh) return;
   const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
-  if (!existsSync(DRIVER) || !existsSync(BIN)) throw new Error(`build failed (status ${build.status}):\n${build.stdout}\n${build.stderr}`.slice(0, 4000));
+  if (!existsSync(DRIVER) || !existsSync(TWIN_HOST) || !existsSync(BIN)) throw new Error(`build failed (status ${build.status}):\n${build.stdout}\n${build.stderr}`.slice(0, 4000));
 }
 
 export function writeScenario(dir: string): string {
@@ -59,71 +63,27 @@ export function writeScenario(dir: string): string {
 
 export interface TwinProcess {
   url: string;
-  child: ChildProcess;
+  /** The twin host's recent output (all its twins'), for a failure message. */
   log: () => string;
   stop(): Promise<void>;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
-}
+/**
+ * Fresh live twins with fault injection, each on its own port, served by one child process
+ * (twin-host.ts: the CLI's startTwin, as `phoebe twin --faults` runs it).
+ */
+export class TwinHost {
+  private readonly host = new IpcChild<TwinHostRequest, string>(TWIN_HOST);
 
-/** `phoebe twin --faults` on a free loopback port; resolves once it answers. */
-export async function startTwinProcess(scenario: string, timeoutMs = 20_000): Promise<TwinProcess> {
-  const child = spawn(process.execPath, [BIN, 'twin', '--scenario', scenario, '--listen', '127.0.0.1:0', '--speed', String(SPEED), '--faults'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-20_000); };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    await exited(child);
-    clearTimeout(killer);
-  };
-  const until = Date.now() + timeoutMs;
-  let url: string | undefined;
-  while (!url) {
-    url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    if (url) break;
-    if (child.exitCode !== null || Date.now() > until) {
-      await stop();
-      throw new Error(`phoebe twin did not start:\n${output}`);
-    }
-    await sleep(20);
-  }
-  return { url, child, log: () => output, stop };
-}
-
-/** Twins started ahead: the next scenarios' twins start while the current one runs. */
-export class TwinPool {
-  private readonly ahead: Promise<TwinProcess>[] = [];
-  private readonly started: TwinProcess[] = [];
-  private readonly stopping: Promise<void>[] = [];
-  constructor(private readonly scenario: string, private readonly depth = 2) {}
-
-  async next(): Promise<TwinProcess> {
-    while (this.ahead.length < this.depth) this.prefetch();
-    const twin = await this.ahead.shift()!;
-    this.prefetch();
-    return twin;
+  /** A new twin of `scenario` at SPEED; resolves once it listens. */
+  async twin(scenario: string, timeoutMs = 20_000): Promise<TwinProcess> {
+    const url = await this.host.request({ op: 'start', scenario, speed: SPEED }, timeoutMs);
+    return { url, log: () => this.host.log(), stop: async () => { await this.host.request({ op: 'stop', url }, 5_000); } };
   }
 
-  /** Stops a twin without waiting for it (close() waits for all). */
-  release(twin: TwinProcess): void {
-    this.stopping.push(twin.stop());
-  }
-
-  async close(): Promise<void> {
-    const ahead = this.ahead.splice(0);
-    const rest = await Promise.all(ahead.map((p) => p.catch(() => undefined)));
-    await Promise.all([...this.stopping, ...rest.map((t) => t?.stop())]);
-  }
-
-  private prefetch(): void {
-    const p = startTwinProcess(this.scenario);
-    p.then((t) => this.started.push(t), () => undefined);
-    this.ahead.push(p);
+  /** Ends the host and every twin it still serves. */
+  close(): Promise<void> {
+    return this.host.close();
   }
 }
 
@@ -145,6 +105,8 @@ export interface TwinState {
   fired: { fault: string; detail: string }[];
   requests: number;
   routeCounts: Record<string, number>;
+  /** Requests a slow fault still holds back (not executed yet). */
+  heldRequests: number;
   cancelRequests: unknown[];
   concurrentSubmissionsRefused: number;
   jobs: TwinJob[];
@@ -172,6 +134,20 @@ export async function countRequests(url: string, route: 'stop' | 'run' | 'savepo
   return (await twinState(url)).routeCounts[route] ?? 0;
 }
 
+/** Polls the twin's state until `done` holds; throws with the state after `timeoutMs`. */
+export async function waitForTwin(url: string, what: string, done: (state: TwinState) => boolean, timeoutMs = 8_000): Promise<TwinState> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await twinState(url);
+    if (done(state)) return state;
+    if (Date.now() > until) {
+      const { jobs, twin, fired, routeCounts, heldRequests } = state;
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ jobs, twin, fired, routeCounts, heldRequests })}`);
+    }
+    await sleep(50);
+  }
+}
+
 export interface Settled {
   state: TwinState;
   job: TwinJob;
@@ -186,15 +162,10 @@ export interface Settled {
  * record lost. Throws with the twin's state when they do not hold within `timeoutMs`.
  */
 export async function settled(url: string, parallelism: number, timeoutMs = 8_000): Promise<Settled> {
-  const until = Date.now() + timeoutMs;
-  let state = await twinState(url);
-  for (;;) {
-    const running = state.jobs.filter((j) => j.state === 'RUNNING');
-    if (state.activeJobs === 1 && running.length === 1 && running[0]!.parallelism === parallelism && state.twin.status === 'RUNNING' && state.twin.parallelism === parallelism) break;
-    if (Date.now() > until) throw new Error(`the job did not settle RUNNING at ${parallelism}: ${JSON.stringify({ jobs: state.jobs, twin: state.twin, fired: state.fired })}`);
-    await sleep(50);
-    state = await twinState(url);
-  }
+  const state = await waitForTwin(url, `the job settling RUNNING at ${parallelism}`, (s) => {
+    const running = s.jobs.filter((j) => j.state === 'RUNNING');
+    return s.activeJobs === 1 && running.length === 1 && running[0]!.parallelism === parallelism && s.twin.status === 'RUNNING' && s.twin.parallelism === parallelism;
+  }, timeoutMs);
   const job = state.jobs.find((j) => j.state === 'RUNNING')!;
   const problems: string[] = [];
   if (state.cancelRequests.length > 0) problems.push(`cancel requests: ${JSON.stringify(state.cancelRequests)}`);
@@ -247,6 +218,29 @@ export async function runDriver(config: DriverConfig, timeoutMs = 20_000): Promi
   await new Promise<void>((resolve) => child.once('exit', (code, signal) => { run.code = code; run.signal = signal; resolve(); }));
   clearTimeout(timer);
   return run;
+}
+
+/**
+ * The process that takes over after a kill: rescale-driver.ts --serve, one for all scenarios,
+ * each run by a new actuator on the journal alone (see there). Answers like runDriver's run to
+ * the end: code 0, or 2 with the error as stderr.
+ */
+export class DriverHost {
+  private readonly host = new IpcChild<DriverConfig, DriverOutcome>(DRIVER, ['--serve']);
+
+  async run(config: DriverConfig, timeoutMs = 20_000): Promise<DriverRun> {
+    const run: DriverRun = { steps: [], paused: undefined, result: undefined, journal: undefined, signal: null, code: null, stderr: '' };
+    try {
+      const { steps, result, journal, log } = await this.host.request(config, timeoutMs);
+      return { ...run, steps, result, journal, code: 0, stderr: log };
+    } catch (err) {
+      return { ...run, code: 2, stderr: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.host.close();
+  }
 }
 
 const FULL_PATH = 'requested → savepoint-triggered → savepoint-completed → job-stopped → resubmitting → resubmitted → done';

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { markdownTable, writeBenchmarkSection } from '../bench/benchmarks-file.js';
 
 /** One row of the RELIABILITY table: a fault, what phoebe did about it, and where the job ended. */
@@ -11,24 +13,40 @@ export interface ReliabilityRow {
   lost: number;
 }
 
-/** Writes the `faults` section of BENCHMARKS.md from a run of `npm run test:faults`. */
-export function writeReliabilitySection(rows: readonly ReliabilityRow[], meta: { seconds: number; speed: number }): void {
+/** Where rescale-faults.test.ts writes its table: `npm run bench:faults` names a file; a plain test run, a temporary one. */
+export const REPORT_ENV = 'PHOEBE_FAULTS_REPORT';
+
+export function defaultReportPath(): string {
+  return join(tmpdir(), 'phoebe-faults-reliability.md');
+}
+
+/** The `faults` section of BENCHMARKS.md from a run of every fault scenario. */
+export function reliabilitySection(rows: readonly ReliabilityRow[], meta: { seconds: number; speed: number }): string {
   const table = markdownTable(
     ['fault', 'what phoebe did', 'final job state', 'parallelism', 'records lost beyond last checkpoint'],
     rows.map((r) => [r.fault, r.did, r.finalState, r.parallelism, String(r.lost)]),
   );
-  writeBenchmarkSection('faults', [
+  return [
     '## Reliability: the flink-rest rescale under faults',
     '',
-    `Written by \`npm run test:faults\` (test/faults/rescale-faults.test.ts) from its last run: ${rows.length} scenarios in ${Math.round(meta.seconds)} s.`,
-    `Each scenario starts a real \`phoebe twin --faults\` process (speed ${meta.speed}: rescale downtime 4 s → 0.2 s wall) whose job runs at 4,`,
+    `Written by \`npm run bench:faults\` from a run of test/faults/rescale-faults.test.ts: ${rows.length} scenarios in ${Math.round(meta.seconds)} s (several at a time).`,
+    `Each scenario starts a fresh live twin with fault injection (\`phoebe twin --faults\`, speed ${meta.speed}: rescale downtime 4 s → 0.2 s wall) whose job runs at 4,`,
     'injects the fault through the twin\'s test-only `/__faults` route, and rescales to 6 (5 in one case) with the flink-rest actuator',
     'and a journal on disk — in the test process, or, for the SIGKILL rows, in a driver process that is SIGKILLed right after the',
-    'named step and replaced by a new one that resumes from the journal. Brackets: the phases the rescale\'s journal entry went through.',
+    'named step; a new actuator in another process then resumes from the journal. Brackets: the phases the rescale\'s journal entry went through.',
     'Every row was checked for: exactly one job active and RUNNING, no request that could cancel a job, no second job submitted',
     'while one was active, every resubmitted job restored from the savepoint of the latest stop, and the twin\'s conservation',
     '(arrivals = processed − rolled back + lag); the last column is its residual in records.',
     '',
     table,
-  ].join('\n'));
+  ].join('\n');
+}
+
+/**
+ * Puts a section made by reliabilitySection() into BENCHMARKS.md. Only the bench script does:
+ * `npm test` must leave tracked files alone, so under vitest this throws.
+ */
+export function writeReliabilitySection(section: string): void {
+  if (process.env.VITEST) throw new Error('BENCHMARKS.md is written by `npm run bench:faults`, never by a test run');
+  writeBenchmarkSection('faults', section);
 }

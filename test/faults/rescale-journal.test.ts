@@ -2,12 +2,13 @@
  * The rescale journal (atomic file, refusal of unreadable state) and the recovery rules the
  * SIGKILL matrix does not reach, against the live twin served in process (fast) with fault
  * injection on. A "crash" in process: the step hook never returns, the actuator is abandoned and
- * a new one is built on the same directory.
+ * a new one is built on the same directory. The tests run concurrently, each with its own twin
+ * and state directory.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, it, type TestContext } from 'vitest';
 import { FlinkRestActuator, type FlinkRestActuatorOptions } from '../../src/act/flink-rest/actuator.js';
 import { silentLogger } from '../../src/act/logger.js';
 import {
@@ -34,15 +35,11 @@ function scenario(): Scenario {
   };
 }
 
-const servers: LiveTwinServer[] = [];
-afterEach(async () => {
-  while (servers.length > 0) await servers.pop()!.close();
-});
-
-async function twin(): Promise<{ cluster: LiveCluster; server: LiveTwinServer }> {
+/** A twin for one test, closed when that test ends (the tests run concurrently, each with its own). */
+async function twin(onTestFinished: TestContext['onTestFinished']): Promise<{ cluster: LiveCluster; server: LiveTwinServer }> {
   const cluster = new LiveCluster({ scenario: scenario(), arrivals: new Float64Array(3_600).fill(1_500), seed: 3, speed: 20, startWallMs: Date.now() });
   const server = await startLiveTwinServer({ cluster, port: 0, faults: true });
-  servers.push(server);
+  onTestFinished(() => server.close());
   return { cluster, server };
 }
 
@@ -80,9 +77,9 @@ async function until(check: () => boolean, timeoutMs = 3_000): Promise<void> {
   }
 }
 
-describe('rescale journal file', () => {
-  it('writes atomically: one JSON file, mode 0600, no temporary files left, every step recorded', async () => {
-    const { server } = await twin();
+describe.concurrent('rescale journal file', () => {
+  it('writes atomically: one JSON file, mode 0600, no temporary files left, every step recorded', async ({ expect, onTestFinished }) => {
+    const { server } = await twin(onTestFinished);
     const dir = newDir();
     const result = await actuator(server.url, dir).rescale({ parallelism: 4, reason: 'test' });
     expect(result.outcome).toBe('completed');
@@ -97,20 +94,20 @@ describe('rescale journal file', () => {
     expect(record.steps.map((s) => s.phase)).toEqual(['requested', 'savepoint-triggered', 'savepoint-completed', 'job-stopped', 'resubmitting', 'resubmitted', 'done']);
   });
 
-  it('file names keep different jobs apart', () => {
+  it('file names keep different jobs apart', ({ expect }) => {
     expect(journalFileName('orders/enrichment')).not.toBe(journalFileName('orders_enrichment'));
     expect(journalFileName('../../etc/passwd')).toMatch(/^flink-rest-rescale-etc_passwd-[0-9a-f]{8}\.json$/);
   });
 
-  it('an unwritable state directory fails at construction, naming the directory', () => {
+  it('an unwritable state directory fails at construction, naming the directory', ({ expect }) => {
     const file = join(newDir(), 'a-file');
     writeFileSync(file, 'x');
     expect(() => actuator('http://127.0.0.1:9', join(file, 'journal'))).toThrow(JournalError);
     expect(() => actuator('http://127.0.0.1:9', join(file, 'journal'))).toThrow(/state directory .*a-file\/journal is not writable \(ENOTDIR\)/);
   });
 
-  it('a corrupt or foreign journal stops rescales (nothing sent) until it is fixed', async () => {
-    const { server, cluster } = await twin();
+  it('a corrupt or foreign journal stops rescales (nothing sent) until it is fixed', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const dir = newDir();
     const path = join(dir, journalFileName('journal'));
     writeFileSync(path, '{"version": 1, "phase": "resubm');
@@ -130,13 +127,13 @@ describe('rescale journal file', () => {
     expect(await a.rescale({ parallelism: 4, reason: 'r' })).toMatchObject({ outcome: 'completed', parallelism: 4 });
   });
 
-  it('parseRecord names what is wrong', () => {
+  it('parseRecord names what is wrong', ({ expect }) => {
     expect(() => parseRecord('{"version": 2}', 'f.json')).toThrow('has version 2, expected 1');
     expect(() => parseRecord('{"version": 1, "phase": "dancing"}', 'f.json')).toThrow(/malformed \(phase/);
   });
 
-  it('a journal that cannot be written before the stop: the job is not touched', async () => {
-    const { server, cluster } = await twin();
+  it('a journal that cannot be written before the stop: the job is not touched', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const journal = new RescaleJournal({ location: 'broken', load: () => undefined, save: () => { throw new JournalError('disk full'); } }, 'journal');
     expect(() => journal.begin({ id: 'x', from: 2, to: 4, reason: 'r', oldJobId: cluster.currentJob.id, jobName: 'journal', jarId: cluster.jarId, triggerId: 'b'.repeat(32) })).toThrow('disk full');
     expect(journal.unfinished).toBeUndefined(); // a failed begin leaves no unfinished rescale behind
@@ -152,8 +149,8 @@ describe('rescale journal file', () => {
     expect(cluster.twin.parallelism).toBe(2);
   });
 
-  it('a journal write failing after the stop does not leave the job down: the rescale goes on from memory', async () => {
-    const { server, cluster } = await twin();
+  it('a journal write failing after the stop does not leave the job down: the rescale goes on from memory', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const dir = newDir();
     const a = actuator(server.url, dir, {
       onStep: (step) => {
@@ -169,9 +166,9 @@ describe('rescale journal file', () => {
   });
 });
 
-describe('recovery rules', () => {
-  it('after a restart, the journal tells the job id: a jobId-configured phoebe follows the resubmitted job', async () => {
-    const { server, cluster } = await twin();
+describe.concurrent('recovery rules', () => {
+  it('after a restart, the journal tells the job id: a jobId-configured phoebe follows the resubmitted job', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const dir = newDir();
     const first = cluster.currentJob.id;
     const options = { jobId: first, jobName: undefined } as Partial<FlinkRestActuatorOptions>;
@@ -183,7 +180,7 @@ describe('recovery rules', () => {
     expect(await restarted.currentParallelism()).toBe(4);
 
     // A journal from another cluster names a job this one does not know: the configured id still works.
-    const other = await twin();
+    const other = await twin(onTestFinished);
     const dir2 = newDir();
     const configured = other.cluster.currentJob.id; // the journal's key is the configured job id
     const stale = new RescaleJournal(new FileJournalStore(dir2, configured), configured);
@@ -195,8 +192,8 @@ describe('recovery rules', () => {
     expect(fresh.jobId).toBe(configured);
   });
 
-  it('a job of that name started by someone else after the stop is adopted, not doubled', async () => {
-    const { server, cluster } = await twin();
+  it('a job of that name started by someone else after the stop is adopted, not doubled', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const dir = newDir();
     const crash = crashingAt(server.url, dir, 'job-stopped');
     void crash.actuator.rescale({ parallelism: 4, reason: 'r' });
@@ -213,8 +210,8 @@ describe('recovery rules', () => {
     expect(server.faults!.requests.filter((r) => r.route === 'run')).toHaveLength(1);
   });
 
-  it('a trigger the JobManager does not know while the job is stopped: phoebe refuses to guess and says what to do', async () => {
-    const { server, cluster } = await twin();
+  it('a trigger the JobManager does not know while the job is stopped: phoebe refuses to guess and says what to do', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const dir = newDir();
     const jobId = cluster.currentJob.id;
     // Someone stopped the job with their own trigger; the journal claims one Flink never saw (or forgot).
@@ -232,8 +229,8 @@ describe('recovery rules', () => {
     expect(server.faults!.requests.filter((r) => r.route === 'run')).toHaveLength(0);
   });
 
-  it('resuming while Flink is unreachable changes nothing and says so; once it is back the rescale completes', async () => {
-    const { server, cluster } = await twin();
+  it('resuming while Flink is unreachable changes nothing and says so; once it is back the rescale completes', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const dir = newDir();
     const crash = crashingAt(server.url, dir, 'resubmitting');
     void crash.actuator.rescale({ parallelism: 4, reason: 'r' });
@@ -244,13 +241,13 @@ describe('recovery rules', () => {
     expect(down!.outcome).toBe('failed');
     expect(down!.detail).toMatch(/cannot tell whether job [0-9a-f]{32} was submitted \(Flink unreachable\)/);
     expect(new RescaleJournal(new FileJournalStore(dir, 'journal'), 'journal').latest!.phase).toBe('resubmitting');
-    await new Promise((r) => setTimeout(r, 1_100));
+    await until(() => server.faults!.state().unavailableForMs === 0); // Flink is back
     expect(await a.recover()).toMatchObject({ outcome: 'completed', parallelism: 4 });
     expect(cluster.twin.parallelism).toBe(4);
   });
 
-  it('keepRecovering resumes only while the instance may act (e.g. holds the leader lease)', async () => {
-    const { server, cluster } = await twin();
+  it('keepRecovering resumes only while the instance may act (e.g. holds the leader lease)', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     const dir = newDir();
     const crash = crashingAt(server.url, dir, 'resubmitted');
     void crash.actuator.rescale({ parallelism: 4, reason: 'r' });
@@ -270,8 +267,8 @@ describe('recovery rules', () => {
     await until(() => cluster.twin.parallelism === 4 && cluster.twin.status === 'RUNNING');
   });
 
-  it('a second rescale never starts while one is unfinished, in this process or the next', async () => {
-    const { server } = await twin();
+  it('a second rescale never starts while one is unfinished, in this process or the next', async ({ expect, onTestFinished }) => {
+    const { server } = await twin(onTestFinished);
     const dir = newDir();
     const crash = crashingAt(server.url, dir, 'savepoint-completed');
     void crash.actuator.rescale({ parallelism: 4, reason: 'r' });
@@ -286,8 +283,8 @@ describe('recovery rules', () => {
     expect(existsSync(join(dir, journalFileName('journal')))).toBe(true);
   });
 
-  it('a journal about jobs this JobManager never knew (another cluster, or lost without HA): a running job of that name is adopted', async () => {
-    const { server, cluster } = await twin();
+  it('a journal about jobs this JobManager never knew (another cluster, or lost without HA): a running job of that name is adopted', async ({ expect, onTestFinished }) => {
+    const { server, cluster } = await twin(onTestFinished);
     for (const phase of ['savepoint-triggered', 'resubmitted'] as const) {
       const dir = newDir();
       const journal = new RescaleJournal(new FileJournalStore(dir, 'journal'), 'journal');

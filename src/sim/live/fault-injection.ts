@@ -160,6 +160,8 @@ export class FaultInjector {
   private readonly cancels: LoggedRequest[] = [];
   private requestCount = 0;
   private readonly routeCounts: Record<string, number> = {};
+  /** Requests a slow fault holds back and has not yet passed on to their handler. */
+  private held = 0;
   private unavailableUntilMs = 0;
   private unavailableMode: 'drop' | '503' = 'drop';
   private unavailableMessage: string | undefined;
@@ -219,6 +221,8 @@ export class FaultInjector {
       requests: this.requestCount,
       /** Flink REST requests per route (stop, run, savepoint-status, job, overview, other). */
       routeCounts: { ...this.routeCounts },
+      /** Requests still held by a slow fault: a test waits for 0 (all executed) instead of guessing a delay. */
+      heldRequests: this.held,
       cancelRequests: this.cancels,
       concurrentSubmissionsRefused: cluster.concurrentSubmissionsRefused,
       jobs,
@@ -312,11 +316,20 @@ export class FaultInjector {
       const slow = this.take('slow', (a) => (a.spec.on ?? 'any') === 'any' || a.spec.on === route, now);
       if (slow) {
         entry.fault = entry.fault ?? 'slow';
-        setTimeout(next, slow.spec.ms ?? 500);
+        this.holdBack(next, slow.spec.ms ?? 500);
         return;
       }
       next();
     };
+  }
+
+  /** Hands the request on after `ms`; the handlers are synchronous, so once `held` is back down it was executed. */
+  private holdBack(next: NextFunction, ms: number): void {
+    this.held++;
+    setTimeout(() => {
+      this.held--;
+      next();
+    }, ms);
   }
 
   /** The request is executed; its answer never arrives (the connection is dropped instead). */
@@ -335,7 +348,7 @@ export class FaultInjector {
     if (req.path !== '/metrics') {
       const slow = this.take('slow', (a) => (a.spec.on ?? 'any') === 'any', now);
       if (slow) {
-        setTimeout(next, slow.spec.ms ?? 500);
+        this.holdBack(next, slow.spec.ms ?? 500);
         return;
       }
     }

@@ -25,8 +25,21 @@ import { BIN, ensureBuilt } from '../../../support/built-cli.js';
 const NS = 'flink';
 const JOB = 'lease-job';
 const LEASE = 'phoebe-lease-job';
-const LEASE_SECONDS = 4;
-const RENEW_SECONDS = 1;
+// Short, so that the takeover after the SIGKILL comes soon; the bounds it is checked against are in
+// these units. A renewal may still fail twice in a row before the leader stops acting.
+const LEASE_SECONDS = 3;
+const RENEW_SECONDS = 0.75;
+/**
+ * The sidecars' rate window: they decide once their history spans twice this (controller-settings.ts),
+ * counted from Prometheus's first scrape; short, so that the first decisions come soon.
+ */
+const RATE_WINDOW = '2s';
+/** A sidecar's control loop goes round once a second, so that "a few rounds" take a few seconds. */
+const DECISION_SECONDS = 1;
+/** Rounds of the follower's loop after the leader's rescale, before the leader is killed (6 s at the former 2 s interval). */
+const FOLLOWER_ROUNDS = 3;
+/** What a round of the control loop logs: exactly one of these (control-loop.ts). */
+const ROUND_EVENTS = ['decision', 'waiting', 'hold', 'source-error', 'error'];
 const TOKEN = 'two-process-admin-token-0123456789';
 const INITIAL_P = 2;
 
@@ -57,7 +70,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
       if (value !== undefined) return value;
     } catch { /* not yet */ }
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${diagnose()}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -68,10 +81,12 @@ async function metric(sidecar: Sidecar, name: string): Promise<number | undefine
   return m ? Number(m[1]) : undefined;
 }
 
-function loopEvents(sidecar: Sidecar, event: string): Record<string, unknown>[] {
+function loopEvents(sidecar: Sidecar, ...events: string[]): Record<string, unknown>[] {
   return sidecar.log().split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } })
-    .filter((e) => e.event === event);
+    .filter((e) => events.includes(e.event as string));
 }
+
+const rounds = (sidecar: Sidecar): number => loopEvents(sidecar, ...ROUND_EVENTS).length;
 
 interface KubeEvent { reason: string; reportingInstance?: string; source?: { host?: string }; firstTimestamp?: string; message: string }
 async function rescaleEvents(): Promise<KubeEvent[]> {
@@ -101,15 +116,22 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'scenario.yaml'), [
     `name: ${JOB}`, 'trace: { file: trace.csv }',
     'twin:', '  capacity: { model: linear, intercept: 0, perSlot: 1000 }', '  noise: { capacity: 0.02 }',
-    '  checkpointIntervalSeconds: 2', '  restartDowntimeSeconds: 5', '  rescaleDowntimeSeconds: 2', '  baseLatencySeconds: 0.2',
+    '  checkpointIntervalSeconds: 2', '  restartDowntimeSeconds: 5', '  rescaleDowntimeSeconds: 1', '  baseLatencySeconds: 0.2',
     '  minParallelism: 1', '  maxParallelism: 16', `  initialParallelism: ${INITIAL_P}`,
     'slo: { recoveryTimeSeconds: 30, latencySeconds: 1.0 }', '',
   ].join('\n'));
   const [twinPort, portA, portB] = await Promise.all([freePort(), freePort(), freePort()]) as [number, number, number];
   const twin = start(['twin', '--scenario', 'scenario.yaml', '--listen', `127.0.0.1:${twinPort}`], {});
   twinUrl = `http://127.0.0.1:${twinPort}`;
-  await waitFor('the twin', async () => ((await fetch(`${twinUrl}/jobs/overview`)).ok ? true : undefined), 20_000, twin.log);
-  prometheus = await startPrometheus({ targets: [`127.0.0.1:${twinPort}`], scrapeIntervalSeconds: 1 });
+  // Prometheus starts with the twin: its first scrape comes ~5 s after its start (a scrape before
+  // the twin listens just fails), and the sidecars' warm-up counts from that scrape.
+  const [twinUp, prometheusUp] = await Promise.allSettled([
+    waitFor('the twin', async () => ((await fetch(`${twinUrl}/jobs/overview`)).ok ? true : undefined), 20_000, twin.log),
+    startPrometheus({ targets: [`127.0.0.1:${twinPort}`], scrapeIntervalSeconds: 1 }),
+  ]);
+  if (prometheusUp.status === 'fulfilled') prometheus = prometheusUp.value;
+  for (const up of [twinUp, prometheusUp]) if (up.status === 'rejected') throw up.reason;
+  if (!prometheus) throw new Error('no Prometheus');
 
   // The test holds the Lease first, so that both sidecars start as followers.
   phantom = new LeaderLease({
@@ -129,10 +151,10 @@ beforeAll(async () => {
     writeFileSync(join(dir, `${name}.yaml`), [
       `prometheus: { url: "${prometheus.url}", timeoutSeconds: 5 }`,
       'job:', `  name: ${JOB}`, '  checkpointIntervalSeconds: 2', `  flinkDeployment: { namespace: ${NS}, name: ${JOB} }`,
-      'slo: { latencySeconds: 1.0, recoveryTimeSeconds: 30 }', 'parallelism: { min: 1, max: 16 }', 'decision: { intervalSeconds: 2 }',
+      'slo: { latencySeconds: 1.0, recoveryTimeSeconds: 30 }', 'parallelism: { min: 1, max: 16 }', `decision: { intervalSeconds: ${DECISION_SECONDS} }`,
       'priors: { restartSeconds: 10, rescaleSeconds: 3 }',
       `actuation: { mode: flink-deployment, flinkDeployment: { timeoutSeconds: 60 }, kubernetes: { kubeconfig: ${kubeconfig} }, limits: { minSecondsBetweenRescales: 0 } }`,
-      'queries: { rateWindow: 10s }', 'history: { backfillSeconds: 600, stepSeconds: 1 }', `exporter: { listen: "127.0.0.1:${port}" }`,
+      `queries: { rateWindow: ${RATE_WINDOW} }`, 'history: { backfillSeconds: 600, stepSeconds: 1 }', `exporter: { listen: "127.0.0.1:${port}" }`,
       `leaderElection: { enabled: true, leaseName: ${LEASE}, namespace: ${NS}, leaseDurationSeconds: ${LEASE_SECONDS}, renewEverySeconds: ${RENEW_SECONDS} }`,
       'admin: { enabled: true }', '',
     ].join('\n'));
@@ -144,10 +166,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await phantom?.stop();
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const exited = Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+  for (const child of running) child.kill('SIGTERM');
   await prometheus?.stop();
-  await new Promise((r) => setTimeout(r, 500));
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // SIGTERM ends them within moments; SIGKILL whatever is still there after 3 s.
+  const killer = setTimeout(() => { for (const child of running) child.kill('SIGKILL'); }, 3_000);
+  await exited;
+  clearTimeout(killer);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -176,8 +202,9 @@ describe('two phoebe processes, one Lease', () => {
     expect(await metric(leader, 'phoebe_leader')).toBe(1);
     expect(await metric(follower, 'phoebe_leader')).toBe(0);
     expect((await lease()).holderIdentity).toBe(leader.name);
-    // Let both run a few more decisions while the leader leads.
-    await new Promise((r) => setTimeout(r, 6000));
+    // Let both run a few more rounds while the leader leads (the follower's, counted in its log).
+    const roundsBefore = rounds(follower);
+    await waitFor(`${FOLLOWER_ROUNDS} more rounds of the follower's loop`, async () => (rounds(follower) >= roundsBefore + FOLLOWER_ROUNDS ? true : undefined), 30_000, logs);
     expect(await metric(follower, 'phoebe_leader')).toBe(0);
     for (const result of ['completed', 'failed', 'skipped']) expect(await metric(follower, `phoebe_rescales_total{result="${result}"}`), result).toBe(0);
     expect(loopEvents(follower, 'rescale')).toEqual([]);
