@@ -1,4 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** BENCHMARKS.md at the repository root (this file runs from dist/test/bench or test/bench). */
@@ -10,6 +12,9 @@ const FILE = `${REPO_ROOT}BENCHMARKS.md`;
  * appending it when absent, so each benchmark owns its section and leaves the others alone.
  */
 export function writeBenchmarkSection(name: string, markdown: string): void {
+  // `npm test` never rewrites a tracked file: a test reports its figures with reportSection(),
+  // and `npm run bench:*` (from-tests.ts) copies them here.
+  if (process.env.VITEST) throw new Error(`BENCHMARKS.md is written by npm run bench*, never by a test run (section "${name}")`);
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const block = `${start}\n${markdown.trim()}\n${end}`;
@@ -23,4 +28,20 @@ export function writeBenchmarkSection(name: string, markdown: string): void {
 /** A GitHub-flavoured Markdown table. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Where a test run leaves the sections it measured (from-tests.ts points it at a directory of its own). */
+export const REPORTS_ENV = 'PHOEBE_BENCH_REPORTS';
+
+/**
+ * A test's figures for the BENCHMARKS.md section `name`, written to a file under
+ * $PHOEBE_BENCH_REPORTS (default: the OS temp dir) — never to BENCHMARKS.md itself. Returns the path.
+ */
+export function reportSection(name: string, markdown: string): string {
+  const dir = process.env[REPORTS_ENV] || join(tmpdir(), 'phoebe-bench-reports');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.md`);
+  writeFileSync(`${file}.tmp`, markdown);
+  renameSync(`${file}.tmp`, file);
+  return file;
 }

@@ -1,6 +1,4 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { markdownTable, writeBenchmarkSection } from '../bench/benchmarks-file.js';
+import { markdownTable } from '../bench/benchmarks-file.js';
 
 /** One row of the RELIABILITY table: a fault, what phoebe did about it, and where the job ended. */
 export interface ReliabilityRow {
@@ -11,13 +9,6 @@ export interface ReliabilityRow {
   parallelism: string;
   /** Records neither processed nor waiting in Kafka at the end (the twin's conservation residual). */
   lost: number;
-}
-
-/** Where rescale-faults.test.ts writes its table: `npm run bench:faults` names a file; a plain test run, a temporary one. */
-export const REPORT_ENV = 'PHOEBE_FAULTS_REPORT';
-
-export function defaultReportPath(): string {
-  return join(tmpdir(), 'phoebe-faults-reliability.md');
 }
 
 /** The `faults` section of BENCHMARKS.md from a run of every fault scenario. */
@@ -40,13 +31,4 @@ export function reliabilitySection(rows: readonly ReliabilityRow[], meta: { seco
     '',
     table,
   ].join('\n');
-}
-
-/**
- * Puts a section made by reliabilitySection() into BENCHMARKS.md. Only the bench script does:
- * `npm test` must leave tracked files alone, so under vitest this throws.
- */
-export function writeReliabilitySection(section: string): void {
-  if (process.env.VITEST) throw new Error('BENCHMARKS.md is written by `npm run bench:faults`, never by a test run');
-  writeBenchmarkSection('faults', section);
 }

@@ -25,8 +25,8 @@ import {
   DriverHost, INITIAL_P, JOB, SPEED, TwinHost, countRequests, ensureFaultsBuilt, injectFaults, runDriver, settled, sleep, trail, twinState,
   waitForTwin, writeScenario, type DriverRun, type TwinProcess,
 } from './harness.js';
-import { REPO_ROOT } from '../bench/benchmarks-file.js';
-import { REPORT_ENV, defaultReportPath, reliabilitySection, writeReliabilitySection, type ReliabilityRow } from './reliability-table.js';
+import { REPO_ROOT, reportSection, writeBenchmarkSection } from '../bench/benchmarks-file.js';
+import { reliabilitySection, type ReliabilityRow } from './reliability-table.js';
 import { RecordingLogger } from '../support/recording-logger.js';
 
 const base = mkdtempSync(join(tmpdir(), 'phoebe-faults-'));
@@ -103,20 +103,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([host?.close(), takeover?.close()]);
   rmSync(base, { recursive: true, force: true });
-  // The table only from a run of every scenario, all passed. Never BENCHMARKS.md from here
-  // (reliability-table.ts refuses under vitest): `npm run bench:faults` copies this file there.
+  // The table only from a run of every scenario, all passed; `npm run bench:faults` copies the
+  // report into BENCHMARKS.md (a test run cannot write it).
   if (rows.size === declared.length) {
-    const report = process.env[REPORT_ENV] || defaultReportPath();
-    const section = reliabilitySection(declared.map((fault) => rows.get(fault)!), { seconds: (Date.now() - startedAt) / 1000, speed: SPEED });
-    writeFileSync(`${report}.tmp`, section);
-    renameSync(`${report}.tmp`, report);
+    reportSection('faults', reliabilitySection(declared.map((fault) => rows.get(fault)!), { seconds: (Date.now() - startedAt) / 1000, speed: SPEED }));
   }
 }, 30_000);
 
 it('a test run cannot write BENCHMARKS.md: the table goes there from npm run bench:faults only', ({ expect }) => {
   const file = join(REPO_ROOT, 'BENCHMARKS.md');
   const before = readFileSync(file, 'utf8');
-  expect(() => writeReliabilitySection('## not from a test')).toThrow('BENCHMARKS.md is written by `npm run bench:faults`, never by a test run');
+  expect(() => writeBenchmarkSection('faults', '## not from a test')).toThrow('never by a test run');
   expect(readFileSync(file, 'utf8')).toBe(before);
 });
 

@@ -5,8 +5,8 @@
  * Afterwards: no lost job (exactly one, RUNNING), phoebe's RSS grew less than 10 % from early
  * steady state to the end, no unhandled rejection (none logged or counted, clean exit), every
  * decision explained (each decision log line has a reason; /api/v1/status has the last one's
- * explanation), and phoebe held during every outage and resumed by itself after it. The
- * figures go to BENCHMARKS.md (section "soak").
+ * explanation), and phoebe held during every outage and resumed by itself after it. Its figures
+ * go to BENCHMARKS.md (section "soak") from `npm run bench:soak` only.
  *
  * Time: `phoebe twin --speed X` runs the job X times faster and shows it in wall-clock units:
  * rates × X, durations ÷ X. phoebe reads wall-clock units, so its configuration is the CARS
@@ -24,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { markdownTable, writeBenchmarkSection } from '../bench/benchmarks-file.js';
+import { markdownTable, reportSection } from '../bench/benchmarks-file.js';
 import { freePort, findPrometheus, startPrometheus } from '../support/prometheus-harness.js';
 import { BIN, ensureBuilt, ROOT } from '../support/built-cli.js';
 import { prometheusOutages, type PrometheusOutages } from '../support/prometheus-restart.js';
@@ -230,10 +230,10 @@ describe.skipIf(findPrometheus() === undefined)('soak: live twin at speed 60, Pr
       const finalJob = (JSON.parse((await get(`${twinUrl}/jobs/${running[0]?.jid}`)).text) as { vertices?: { parallelism: number }[] }).vertices?.[0]?.parallelism;
       const wall = (Date.now() - twinStartedAt) / 1000;
       const mb = (kb: number) => (kb / 1024).toFixed(0);
-      writeBenchmarkSection('soak', [
+      reportSection('soak', [
         '## Soak: live twin at speed 60 with Prometheus outages',
         '',
-        `\`npm run test:soak\` (test/soak/sidecar.soak.ts): the CARS scenario (6 h trace, ${8} failures) at speed ${SPEED} — ${(TRACE_WALL_SECONDS / 60).toFixed(0)} wall minutes —`,
+        `Written by \`npm run bench:soak\` (test/soak/sidecar.soak.ts): the CARS scenario (6 h trace, ${8} failures) at speed ${SPEED} — ${(TRACE_WALL_SECONDS / 60).toFixed(0)} wall minutes —`,
         'scraped every second by a real Prometheus, `phoebe run` in flink-rest mode (configuration scaled by 1/60, see the test),',
         `Prometheus stopped and started again ${OUTAGES.length} times. Recorded ${new Date().toISOString().slice(0, 10)}.`,
         '',
