@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['dist/**', 'node_modules/**'],
+    // The real-cluster test starts Flink, Kafka and Prometheus: its own run, `npm run test:flink`.
+    exclude: ['dist/**', 'node_modules/**', 'test/integration/flink/**'],
     testTimeout: 60_000,
     pool: 'forks',
     // One file at a time: several tests assert wall-clock budgets (decision time, event-loop
