@@ -6,7 +6,7 @@ import { startFlinkCluster, type FlinkCluster, type SchedulerType } from './flin
 import { startKafka, type KafkaBroker } from './kafka.js';
 import { findKafkaExporter, startKafkaExporter, type KafkaExporter } from './kafka-exporter.js';
 import { buildJobJar, type FlinkLine } from './maven.js';
-import { adoptChild, installCleanupHooks, stopAllProcesses } from './processes.js';
+import { adoptChild, forgetOnExit, installCleanupHooks, removeOnExit, stopAllProcesses } from './processes.js';
 import { createTopics, type ToolsContext } from './tools.js';
 
 /**
@@ -65,6 +65,8 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), `phoebe-real-cluster-${options.line.line}-`));
   const keepDir = options.keepDir ?? process.env.PHOEBE_KEEP_RUN_DIR === '1';
+  // An interrupted run (signal, or exit without afterAll) removes its directory too.
+  if (!keepDir) removeOnExit(dir);
   const inputTopic = options.inputTopic ?? 'input';
   const outputTopic = options.outputTopic ?? 'output';
   let kafka: KafkaBroker | undefined;
@@ -80,9 +82,13 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
     await exporter?.stop();
     await kafka?.stop();
     await prometheus?.stop();
+    if (prometheus) forgetOnExit(prometheus.dir);
     // Anything a failed step left behind (a generator, a Maven run).
     await stopAllProcesses();
-    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+    if (!keepDir) {
+      rmSync(dir, { recursive: true, force: true });
+      forgetOnExit(dir);
+    }
   };
   try {
     const t0 = Date.now();
@@ -117,6 +123,7 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
       jobName: 'real-cluster',
     });
     adoptChild(prometheus.process);
+    removeOnExit(prometheus.dir);
     const prometheusMillis = Date.now() - t2;
     let restarts = 0;
     const restartFlink = async (scheduler: SchedulerType): Promise<FlinkCluster> => {

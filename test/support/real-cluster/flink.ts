@@ -87,6 +87,9 @@ function configYaml(options: FlinkClusterOptions, ports: FlinkPorts, dir: string
     'parallelism.default': '1',
     'web.submit.enable': 'true',
     'web.upload.dir': join(dir, 'web-upload'),
+    // The REST API caches a job's execution graph for this long (default 3 s): the test watches
+    // state changes during rescales at 100 ms, so the cache must not hide them.
+    'web.refresh-interval': '200ms',
     'io.tmp.dirs': join(dir, 'tmp'),
     // Checkpoint and savepoint directories: 2.x keys and the 1.20 keys they replace (each
     // version ignores the keys it does not know).

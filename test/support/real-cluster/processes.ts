@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 /**
  * Processes of the real-cluster harness: every one runs in its own process group under a small
@@ -194,14 +194,28 @@ export async function stopAllProcesses(graceMs = 10_000): Promise<void> {
 const adopted = new Set<ChildProcess>();
 
 /**
- * A child started elsewhere (the Prometheus of test/e2e/prometheus-harness.ts) that the exit and
- * signal hooks should end as well; its own stop() remains the normal way.
+ * A sentinel for an adopted child, run as `bash -c SENTINEL sentinel <parentPid> <childPid>`:
+ * ends the child when this Node process dies without running its hooks (SIGKILL), and ends
+ * itself within a second once the child is gone.
+ */
+const SENTINEL = [
+  'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done',
+  'if kill -0 "$2" 2>/dev/null; then kill -TERM "$2"; sleep 5; kill -KILL "$2" 2>/dev/null; fi',
+  'exit 0',
+].join('\n');
+
+/**
+ * A child started elsewhere (the Prometheus of test/e2e/prometheus-harness.ts, which is not in a
+ * group of its own) that the exit and signal hooks, and a sentinel, should end as well; its own
+ * stop() remains the normal way.
  */
 export function adoptChild(child: ChildProcess): void {
   installCleanupHooks();
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   adopted.add(child);
   child.once('exit', () => adopted.delete(child));
+  const sentinel = spawn('bash', ['-c', SENTINEL, 'sentinel', String(process.pid), String(child.pid)], { detached: true, stdio: 'ignore' });
+  sentinel.unref();
 }
 
 /** Synchronous last resort (exit handlers cannot wait): a signal to every live group. */
@@ -216,12 +230,26 @@ function killAllNow(signal: NodeJS.Signals): void {
   }
 }
 
+const dirsToRemove = new Set<string>();
+
+/** A temporary directory the exit hook removes (after killing every process) unless forgotten. */
+export function removeOnExit(dir: string): void {
+  dirsToRemove.add(dir);
+}
+
+export function forgetOnExit(dir: string): void {
+  dirsToRemove.delete(dir);
+}
+
 let hooksInstalled = false;
 
 export function installCleanupHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', () => killAllNow('SIGKILL'));
+  process.on('exit', () => {
+    killAllNow('SIGKILL');
+    for (const dir of dirsToRemove) rmSync(dir, { recursive: true, force: true });
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       // Give the JVMs a moment for their shutdown hooks, then make sure, then go.

@@ -76,6 +76,8 @@ export interface GeneratorOptions {
   traceOffsetSeconds?: number;
   firstSeq: number;
   keys?: number;
+  /** Pad each record's value to this many bytes (0: no padding). */
+  recordBytes?: number;
   /** Distinguishes the files of several runs. */
   name: string;
 }
@@ -115,7 +117,8 @@ export function startGenerator(ctx: ToolsContext, options: GeneratorOptions): Ge
       '--bootstrap-servers', ctx.bootstrapServers, '--topic', options.topic, '--trace', options.trace,
       '--compression', String(options.compression), '--scale', String(options.scale),
       '--duration-seconds', String(options.durationSeconds), '--trace-offset-seconds', String(options.traceOffsetSeconds ?? 0),
-      '--first-seq', String(options.firstSeq), '--keys', String(options.keys ?? 120), '--log', csv,
+      '--first-seq', String(options.firstSeq), '--keys', String(options.keys ?? 1000),
+      '--record-bytes', String(options.recordBytes ?? 0), '--log', csv,
     ], join(ctx.dir, `generator-${options.name}.log`)),
     logFile: out,
     lifetimeSeconds: options.durationSeconds + 120,

@@ -25,7 +25,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * evenly (checked every few ms against the cumulative target), so the rate is smooth enough for
  * per-second comparisons with Prometheus.
  *
- * Records: key `k<seq mod keys>`, value `seq,key,sendMillis`; seq starts at --first-seq so that
+ * Records: key `k<seq mod keys>` (1000 keys by default: with few keys, Flink's 128 key groups
+ * split unevenly between subtasks and the hottest one caps the job's capacity), value
+ * `seq,key,sendMillis[,padding]`, padded with `x` to --record-bytes when given (Flink buffers 32 KiB network segments: with 30-byte records tens of
+ * thousands of records fit in flight between two tasks, hiding a backlog from the source's
+ * pendingRecords; realistic record sizes keep that to hundreds). seq starts at --first-seq so that
  * several runs into one topic cover one contiguous range (the exactly-once check reads it).
  * The idempotent producer (acks=all) keeps retries from duplicating input.
  *
@@ -44,7 +48,8 @@ public final class LoadGenerator {
         long traceOffset = args.getLong("trace-offset-seconds", 0);
         int durationSeconds = (int) args.getLong("duration-seconds", 60);
         long firstSeq = args.getLong("first-seq", 0);
-        int keys = (int) args.getLong("keys", 120);
+        int keys = (int) args.getLong("keys", 1000);
+        int recordBytes = (int) args.getLong("record-bytes", 0);
         Path log = Path.of(args.get("log", "generator.csv"));
 
         double[] rates = new double[durationSeconds];
@@ -78,7 +83,7 @@ public final class LoadGenerator {
                 while (second < nowSecond && second < durationSeconds) {
                     // Close the finished second: top it up to its full target first.
                     long due = Math.round(cumulativeBefore + rates[second]) - sentTotal;
-                    for (long i = 0; i < due; i++, seq++) send(producer, topic, seq, keys, acked, failed, firstError);
+                    for (long i = 0; i < due; i++, seq++) send(producer, topic, seq, keys, recordBytes, acked, failed, firstError);
                     sentTotal += Math.max(0, due);
                     sentPerSecond[second] += Math.max(0, due);
                     cumulativeBefore += rates[second];
@@ -90,7 +95,7 @@ public final class LoadGenerator {
                 if (second >= durationSeconds) break;
                 double fraction = elapsed - second;
                 long due = Math.round(cumulativeBefore + rates[second] * fraction) - sentTotal;
-                for (long i = 0; i < due; i++, seq++) send(producer, topic, seq, keys, acked, failed, firstError);
+                for (long i = 0; i < due; i++, seq++) send(producer, topic, seq, keys, recordBytes, acked, failed, firstError);
                 if (due > 0) {
                     sentTotal += due;
                     sentPerSecond[second] += due;
@@ -106,10 +111,11 @@ public final class LoadGenerator {
         if (failed.get() > 0) System.exit(2);
     }
 
-    private static void send(KafkaProducer<String, String> producer, String topic, long seq, int keys,
+    private static void send(KafkaProducer<String, String> producer, String topic, long seq, int keys, int recordBytes,
                              AtomicLong acked, AtomicLong failed, AtomicReference<Exception> firstError) {
         String key = "k" + (seq % keys);
         String value = seq + "," + key + "," + System.currentTimeMillis();
+        if (value.length() + 1 < recordBytes) value = value + "," + "x".repeat(recordBytes - value.length() - 1);
         producer.send(new ProducerRecord<>(topic, key, value), (metadata, error) -> {
             if (error == null) {
                 acked.incrementAndGet();
