@@ -232,32 +232,66 @@ function killAllNow(signal: NodeJS.Signals): void {
 
 const dirsToRemove = new Set<string>();
 
-/** A temporary directory the exit hook removes (after killing every process) unless forgotten. */
+/**
+ * A sentinel for a temporary directory, run as `bash -c DIR_SENTINEL sentinel <parentPid> <dir>`:
+ * if this Node process dies while the directory still exists (killed by the runner before its
+ * hooks ran), it waits for the guards to end their processes, then removes the directory. It
+ * ends itself within a second once the directory is gone.
+ */
+const DIR_SENTINEL = [
+  'while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done',
+  'if [ -d "$2" ]; then sleep 10; rm -rf -- "$2"; fi',
+  'exit 0',
+].join('\n');
+
+/** A temporary directory removed on exit, or by a sentinel if this process is killed, unless forgotten. */
 export function removeOnExit(dir: string): void {
+  installCleanupHooks();
   dirsToRemove.add(dir);
+  spawn('bash', ['-c', DIR_SENTINEL, 'sentinel', String(process.pid), dir], { detached: true, stdio: 'ignore' }).unref();
 }
 
+/** The directory was removed (or is to be kept): the exit hook leaves it alone. */
 export function forgetOnExit(dir: string): void {
   dirsToRemove.delete(dir);
 }
 
 let hooksInstalled = false;
 
+function removeDirsNow(): void {
+  for (const dir of dirsToRemove) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a sentinel retries after the process is gone
+    }
+  }
+}
+
+/** Blocks the thread (no timers: they may never run again when the runner is going away). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 export function installCleanupHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', () => {
     killAllNow('SIGKILL');
-    for (const dir of dirsToRemove) rmSync(dir, { recursive: true, force: true });
+    removeDirsNow();
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      // Give the JVMs a moment for their shutdown hooks, then make sure, then go.
+      // All synchronous: once the runner's parent is gone, a test worker may never get back to
+      // its timers. The JVMs get a moment for their shutdown hooks, then it is SIGKILL.
       killAllNow('SIGTERM');
-      setTimeout(() => {
-        killAllNow('SIGKILL');
-        process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
-      }, 3000).unref();
+      sleepSync(3000);
+      killAllNow('SIGKILL');
+      removeDirsNow();
+      // Then die of the signal as if no one had listened: the test runner replaces
+      // process.exit in its workers (and cannot report to a parent that is gone).
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
     });
   }
 }
