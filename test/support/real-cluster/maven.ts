@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,5 +118,10 @@ export async function buildJobJar(line: FlinkLine, logDir: string): Promise<stri
   const built = join(buildDir, 'phoebe-flink-job.jar');
   copyFileSync(built, `${jar}.partial`);
   renameSync(`${jar}.partial`, jar);
+  // Earlier builds of this line (other sources) would only pile up, 20 MB each.
+  const prefix = `phoebe-flink-job-${line.line}-`;
+  for (const name of readdirSync(cacheDir())) {
+    if (name.startsWith(prefix) && name.endsWith('.jar') && join(cacheDir(), name) !== jar) rmSync(join(cacheDir(), name), { force: true });
+  }
   return resolve(jar);
 }
