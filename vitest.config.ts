@@ -13,7 +13,8 @@ const INTEGRATION = [
   'test/faults/**/*.test.ts',
 ];
 
-const NEVER = ['dist/**', 'node_modules/**'];
+// The real-cluster test starts Flink, Kafka and Prometheus: its own run, `npm run test:flink`.
+const NEVER = ['dist/**', 'node_modules/**', 'test/integration/flink/**'];
 
 export default defineConfig({
   test: {
