@@ -2,7 +2,8 @@
  * One actuation mode as an adapter (one interface, many adapters): the settings it owns under the
  * configuration's `actuation:` section (a zod fragment, defaults included, that the configuration
  * schema composes), what it needs from the rest of the configuration, and how it builds its
- * Actuator. registry.ts lists them.
+ * Actuator. mode-settings.ts lists their settings (for the configuration), registry.ts the
+ * adapters (for `phoebe run`).
  */
 import type { z } from 'zod';
 import type { Clock } from '../util/clock.js';
@@ -43,12 +44,20 @@ export interface ConfigIssue {
   message: string;
 }
 
-export interface ActuatorMode<Shape extends z.ZodRawShape = z.ZodRawShape> {
+/**
+ * A mode's settings and needs: what the configuration composes and checks. Kept apart from the
+ * actuator it builds (ActuatorMode) so that reading a configuration loads no actuator, no
+ * Kubernetes client (the twin and `validate-config` parse configurations too).
+ */
+export interface ModeSettings<Shape extends z.ZodRawShape = z.ZodRawShape> {
   readonly mode: ActuationMode;
   /** Its settings under `actuation:`: key → schema (defaults included); {} when it has none. */
   readonly settings: Shape;
   /** What it needs from the job section and its settings when it is the configured mode. */
   needs(job: ActuatorTarget, settings: z.output<z.ZodObject<Shape>>): ConfigIssue[];
+}
+
+export interface ActuatorMode<Shape extends z.ZodRawShape = z.ZodRawShape> extends ModeSettings<Shape> {
   /** Builds the actuator; a configuration it cannot work with is a UserError. */
   create(settings: z.output<z.ZodObject<Shape>>, context: ActuatorContext): Actuator;
 }

@@ -5,12 +5,12 @@ import { nonEmpty, nonNegative, positive, positiveInt } from '../util/schema-pri
 import { Secret } from '../util/secret.js';
 import { UserError } from '../util/user-error.js';
 import { ACTUATION_MODES } from '../act/actuator.js';
-import { actuationIssues, actuationSettingsShape } from '../act/registry.js';
+import { actuationIssues, actuationSettingsShape } from '../act/mode-settings.js';
 import {
   DEFAULT_LATENCY_QUANTILE, DEFAULT_RATE_WINDOW, DEFAULT_SOURCE_TASK_PATTERN, QUERY_KEYS, defaultQueries,
   type QueryKey,
 } from '../observe/promql-catalogue.js';
-import { ADMIN_TOKEN_RULE, adminTokenProblem } from '../export/admin.js';
+import { ADMIN_TOKEN_RULE, adminTokenProblem } from '../export/admin-token.js';
 import { describeIssues } from './schema-errors.js';
 
 /**

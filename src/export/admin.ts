@@ -17,17 +17,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Secret } from '../util/secret.js';
-
-/** Shortest admin token accepted (inline, from PHOEBE_ADMIN_TOKEN, or from admin.tokenFile). */
-export const ADMIN_TOKEN_MIN_LENGTH = 16;
-/** The rule, for messages (which never echo the token). */
-export const ADMIN_TOKEN_RULE = `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters without whitespace`;
-
-/** Why `token` (surrounding whitespace dropped) is not acceptable; undefined when it is. */
-export function adminTokenProblem(token: string): string | undefined {
-  const trimmed = token.trim();
-  return trimmed.length >= ADMIN_TOKEN_MIN_LENGTH && !/\s/.test(trimmed) ? undefined : ADMIN_TOKEN_RULE;
-}
+import { adminTokenProblem } from './admin-token.js';
 
 /** The token in `path` (surrounding whitespace dropped); errors name the file and a code, never content. */
 export function readAdminToken(path: string): Secret {

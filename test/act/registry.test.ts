@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ACTUATION_MODES } from '../../src/act/actuator.js';
 import type { ActuatorContext } from '../../src/act/actuator-mode.js';
 import { silentLogger } from '../../src/act/logger.js';
-import { ACTUATOR_MODES, actuationIssues, actuationSettingsShape, createActuator, type ActuationSettings } from '../../src/act/registry.js';
+import { actuationIssues, actuationSettingsShape, type ActuationSettings } from '../../src/act/mode-settings.js';
+import { ACTUATOR_MODES, createActuator } from '../../src/act/registry.js';
 import { UserError } from '../../src/util/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'phoebe-registry-'));

@@ -87,6 +87,40 @@ describe('the layering of src/', () => {
   });
 });
 
+describe('what a module loads at run time', () => {
+  /** The node_modules packages `from` loads at run time: value imports only, followed through src/. */
+  function packagesLoadedBy(result: ICruiseResult, from: string): Set<string> {
+    const modules = new Map(result.modules.map((m) => [m.source, m]));
+    const seen = new Set<string>([from]);
+    const packages = new Set<string>();
+    const queue = [from];
+    while (queue.length > 0) {
+      for (const dep of modules.get(queue.shift() as string)?.dependencies ?? []) {
+        // A type-only import is erased: Node never loads it.
+        if (dep.dependencyTypes.some((t) => t === 'type-only' || t === 'type-import')) continue;
+        const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(dep.resolved)?.[1];
+        if (pkg) packages.add(pkg);
+        else if (dep.resolved.startsWith('src/') && !seen.has(dep.resolved)) {
+          seen.add(dep.resolved);
+          queue.push(dep.resolved);
+        }
+      }
+    }
+    return packages;
+  }
+
+  it('reading a configuration, or running the twin\'s phoebe, loads no actuator client and no HTTP framework', async () => {
+    const reporting = await cruise(['src'], { tsPreCompilationDeps: true, doNotFollow: { path: 'node_modules' } }, undefined, { tsConfig: { fileName: 'tsconfig.json' } });
+    const result = reporting.output as ICruiseResult;
+    // When config/ loaded client-node (through the actuator registry), the twin's memory doubled.
+    for (const from of ['src/config/phoebe-config.ts', 'src/sim/policies/phoebe.ts']) {
+      const loaded = packagesLoadedBy(result, from);
+      expect(loaded.has('zod'), `${from} loads zod: the walk sees packages`).toBe(true);
+      expect([...loaded].filter((p) => p === '@kubernetes/client-node' || p === 'express'), from).toEqual([]);
+    }
+  }, 60_000);
+});
+
 describe('files in src/', () => {
   it('are at most 450 lines each', () => {
     const long = tsFiles(join(ROOT, 'src'))

@@ -3,32 +3,15 @@
  * job.flinkDeployment) and `taskmanager-deployment` (settings under actuation.taskManagerDeployment;
  * needs job.taskManagerDeployment), each recording its rescales as Events on the object it changes.
  */
-import { z } from 'zod';
-import { positive, positiveInt } from '../../util/schema-primitives.js';
 import { UserError } from '../../util/user-error.js';
 import type { Clock } from '../../util/clock.js';
-import type { ActuatorContext, ActuatorMode, ActuatorTarget, ConfigIssue } from '../actuator-mode.js';
+import type { ActuatorContext, ActuatorMode } from '../actuator-mode.js';
 import type { ActLogger } from '../logger.js';
 import type { KubeClients } from './client.js';
 import { KubernetesEventRecorder } from './events.js';
 import { FlinkDeploymentActuator } from './flink-deployment-actuator.js';
+import { flinkDeploymentModeSettings, taskManagerDeploymentModeSettings, type ObjectKey } from './mode-settings.js';
 import { TaskManagerDeploymentActuator } from './taskmanager-deployment-actuator.js';
-
-const flinkDeploymentSettings = z.strictObject({
-  timeoutSeconds: positive.default(600),
-}).prefault({});
-
-const taskManagerDeploymentSettings = z.strictObject({
-  slotsPerTaskManager: positiveInt.default(1),
-  timeoutSeconds: positive.default(600),
-}).prefault({});
-
-type ObjectKey = 'flinkDeployment' | 'taskManagerDeployment';
-
-/** The mode needs job.<key> (the object it changes). */
-function needsObject(mode: string, key: ObjectKey): (job: ActuatorTarget) => ConfigIssue[] {
-  return (job) => (job[key] ? [] : [{ path: ['job', key], message: `is required when actuation.mode is ${mode} (namespace and name)` }]);
-}
 
 /** What a Kubernetes actuator is built from: the clients, the object it changes, and Events on it. */
 interface KubernetesParts {
@@ -48,20 +31,16 @@ function parts(mode: string, key: ObjectKey, { source, job, kube, logger, clock 
   return { kube: clients, ...target, events: new KubernetesEventRecorder({ core: clients.core, logger, ...timed }), logger, ...timed };
 }
 
-export const flinkDeploymentMode: ActuatorMode<{ flinkDeployment: typeof flinkDeploymentSettings }> = {
-  mode: 'flink-deployment',
-  settings: { flinkDeployment: flinkDeploymentSettings },
-  needs: needsObject('flink-deployment', 'flinkDeployment'),
+export const flinkDeploymentMode: ActuatorMode<(typeof flinkDeploymentModeSettings)['settings']> = {
+  ...flinkDeploymentModeSettings,
   create: ({ flinkDeployment }, context) => new FlinkDeploymentActuator({
     ...parts('flink-deployment', 'flinkDeployment', context),
     readyTimeoutMs: flinkDeployment.timeoutSeconds * 1000,
   }),
 };
 
-export const taskManagerDeploymentMode: ActuatorMode<{ taskManagerDeployment: typeof taskManagerDeploymentSettings }> = {
-  mode: 'taskmanager-deployment',
-  settings: { taskManagerDeployment: taskManagerDeploymentSettings },
-  needs: needsObject('taskmanager-deployment', 'taskManagerDeployment'),
+export const taskManagerDeploymentMode: ActuatorMode<(typeof taskManagerDeploymentModeSettings)['settings']> = {
+  ...taskManagerDeploymentModeSettings,
   create: ({ taskManagerDeployment }, context) => new TaskManagerDeploymentActuator({
     ...parts('taskmanager-deployment', 'taskManagerDeployment', context),
     slotsPerTaskManager: taskManagerDeployment.slotsPerTaskManager,
