@@ -7,9 +7,9 @@ import { defineConfig } from 'vitest/config';
  * after the unit tests, so that what they time (waits on Prometheus, a twin's clock) is not
  * slowed by other files.
  */
+const E2E = ['test/e2e/**/*.test.ts'];
 const INTEGRATION = [
   'test/integration/**/*.test.ts',
-  'test/e2e/**/*.test.ts',
   'test/faults/**/*.test.ts',
 ];
 
@@ -32,7 +32,7 @@ export default defineConfig({
           // Everything else: pure tests on plain data, fakes and a fake clock. They must not depend
           // on wall-clock timing, since other files share the cores.
           include: ['test/**/*.test.ts'],
-          exclude: [...NEVER, ...INTEGRATION],
+          exclude: [...NEVER, ...INTEGRATION, ...E2E],
           sequence: { groupOrder: 0 },
         },
       },
@@ -45,7 +45,20 @@ export default defineConfig({
           // Started once the unit tests are done (group order), one file after the other in a
           // single worker process.
           sequence: { groupOrder: 1 },
-          poolOptions: { forks: { singleFork: true } },
+          poolOptions: { forks: { maxForks: 1, minForks: 1 } },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: E2E,
+          exclude: NEVER,
+          // Beside the integration files (same group, the other core): the end-to-end run spends
+          // its two minutes mostly waiting for a compressed scenario's ramp, and its checks are
+          // relative to the twins' own clocks, which keep their pace on a busy machine.
+          sequence: { groupOrder: 1 },
+          poolOptions: { forks: { maxForks: 1, minForks: 1 } },
         },
       },
     ],
