@@ -16,6 +16,14 @@ const INTEGRATION = [
 // The real-cluster test starts Flink, Kafka and Prometheus: its own run, `npm run test:flink`.
 const NEVER = ['dist/**', 'node_modules/**', 'test/integration/flink/**'];
 
+/** A project whose files run one after the other in one worker, after the unit tests. */
+function oneFileAtATime(name: string, include: string[]) {
+  return {
+    extends: true,
+    test: { name, include, exclude: NEVER, sequence: { groupOrder: 1 }, poolOptions: { forks: { maxForks: 1, minForks: 1 } } },
+  };
+}
+
 export default defineConfig({
   test: {
     exclude: NEVER,
@@ -36,31 +44,12 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
-      {
-        extends: true,
-        test: {
-          name: 'integration',
-          include: INTEGRATION,
-          exclude: NEVER,
-          // Started once the unit tests are done (group order), one file after the other in a
-          // single worker process.
-          sequence: { groupOrder: 1 },
-          poolOptions: { forks: { maxForks: 1, minForks: 1 } },
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'e2e',
-          include: E2E,
-          exclude: NEVER,
-          // Beside the integration files (same group, the other core): the end-to-end run spends
-          // its two minutes mostly waiting for a compressed scenario's ramp, and its checks are
-          // relative to the twins' own clocks, which keep their pace on a busy machine.
-          sequence: { groupOrder: 1 },
-          poolOptions: { forks: { maxForks: 1, minForks: 1 } },
-        },
-      },
+      // Started once the unit tests are done (group order): the integration files one after the
+      // other, and beside them, on the other core, the end-to-end run, which spends its two minutes
+      // mostly waiting for a compressed scenario's ramp (its checks are relative to the twins' own
+      // clocks, which keep their pace on a busy machine).
+      oneFileAtATime('integration', INTEGRATION),
+      oneFileAtATime('e2e', E2E),
     ],
   },
 });

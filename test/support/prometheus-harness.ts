@@ -50,7 +50,8 @@ export interface PrometheusHarness {
   stop(): Promise<void>;
 }
 
-function executable(path: string): boolean {
+/** Whether `path` is a file this process may run. */
+export function executable(path: string): boolean {
   try {
     accessSync(path, fsConstants.X_OK);
     return true;

@@ -1,7 +1,7 @@
-import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { freePort } from '../prometheus-harness.js';
+import { executable, freePort } from '../prometheus-harness.js';
+import { canConnect } from './kafka.js';
 import { cacheDir } from './maven.js';
 import { runProcess, startProcess, type ManagedProcess } from './processes.js';
 
@@ -14,15 +14,6 @@ import { runProcess, startProcess, type ManagedProcess } from './processes.js';
 
 export const KAFKA_EXPORTER_MODULE = 'github.com/danielqsj/kafka_exporter';
 export const KAFKA_EXPORTER_VERSION = 'v1.9.0';
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export type ExporterLookup = { binary: string } | { binary: undefined; reason: string };
 
@@ -61,16 +52,6 @@ export interface KafkaExporter {
   readonly target: string;
   readonly process: ManagedProcess;
   stop(): Promise<void>;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
-  });
 }
 
 export async function startKafkaExporter(binary: string, bootstrapServers: string, dir: string, timeoutMs = 30_000): Promise<KafkaExporter> {
