@@ -17,8 +17,17 @@ import { DecisionPipeline } from '../loop/decision-pipeline.js';
 import { prometheusSourceFromConfig } from './prometheus-from-config.js';
 import { NoSignalsError } from '../observe/signal-quality.js';
 import type { Signals } from '../observe/signals.js';
+import { systemClock } from '../util/clock.js';
+import { boundedShutdown } from './bounded-shutdown.js';
 import { loadAugursMstl } from './load-augurs.js';
 import { UserError } from '../util/user-error.js';
+
+/**
+ * How long a graceful stop may take after SIGTERM: under Kubernetes' default grace period (30 s),
+ * so phoebe ends itself, logging why, before it is killed. An interrupted rescale is resumed from
+ * its journal by the next run.
+ */
+export const SHUTDOWN_LIMIT_MS = 25_000;
 
 export function registerRun(program: Command): void {
   program
@@ -150,7 +159,15 @@ export async function runSidecar(config: PhoebeConfig): Promise<void> {
       log.info({ signal }, 'stopping');
       stopRecovery?.();
       // The last actuation ends first; then the Lease is handed back so another instance takes over at once.
-      void loop.stop().then(() => lease?.stop({ release: true })).then(() => server.close()).then(resolve);
+      // Bounded: a step that hangs must not keep the stopped sidecar alive.
+      void boundedShutdown(
+        () => loop.stop().then(() => lease?.stop({ release: true })).then(() => server.close()),
+        SHUTDOWN_LIMIT_MS, systemClock,
+        () => {
+          log.error({ event: 'shutdown-timeout', limitSeconds: SHUTDOWN_LIMIT_MS / 1000 }, 'stopping did not finish in time: exiting now');
+          process.exit(1);
+        },
+      ).then(() => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

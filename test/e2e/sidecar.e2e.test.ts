@@ -117,10 +117,16 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGTERM');
+  // Every child ends here: SIGTERM, and SIGKILL for one that has not exited 10 s later.
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => { clearTimeout(kill); resolve(); });
+    child.kill('SIGTERM');
+  })));
   await prometheus?.stop();
   rmSync(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 const at = (rig: Rig): string => `instance="127.0.0.1:${rig.phoebePort}"`;
 const twinAt = (rig: Rig): string => `instance="127.0.0.1:${rig.twinPort}"`;
