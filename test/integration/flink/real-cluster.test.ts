@@ -98,6 +98,18 @@ for (const lineName of LINES) {
       expect(check, JSON.stringify(check)).toMatchObject({ distinct: nextSeq, missing: 0, duplicates: 0, outside: 0, unparsable: 0, complete: true });
       expect(check.records).toBe(nextSeq);
     };
+    /** After a load phase: everything was sent, and the next phase's records follow on. */
+    const settleLoad = async (generator: GeneratorRun): Promise<Awaited<GeneratorRun['done']>> => {
+      const summary = await generator.done;
+      expect(summary.failed).toBe(0);
+      nextSeq = summary.nextSeq;
+      return summary;
+    };
+    /** The end of every step: the output holds each record sent exactly once, and the job runs. */
+    const expectIntact = async (rest: string): Promise<void> => {
+      await expectExactlyOnce();
+      expect((await getJob(rest, jobId)).state).toBe('RUNNING');
+    };
     /**
      * Polls the REST API every 100 ms until `done()` holds; returns the milliseconds during
      * which the job (whichever is current) was not fully RUNNING.
@@ -173,9 +185,7 @@ for (const lineName of LINES) {
           kafkaLag.push({ t: -1, end: -1, committed: -1, lag: -1, error: (err as Error).message.slice(0, 200) } as never);
         }
       }
-      const summary = await generator.done;
-      expect(summary.failed).toBe(0);
-      nextSeq = summary.nextSeq;
+      const summary = await settleLoad(generator);
       observations.step1Generator = { ...summary, firstSeconds: generator.seconds().slice(0, 5) };
       observations.kafkaGroupLagGroundTruth = kafkaLag;
 
@@ -218,8 +228,7 @@ for (const lineName of LINES) {
       };
       if (c().kafkaExporter) await waitForSeries(prom, `kafka_consumergroup_lag{consumergroup="${GROUP_ID}"}`, 1, 30_000);
 
-      await expectExactlyOnce();
-      expect((await getJob(rest, jobId)).state).toBe('RUNNING');
+      await expectIntact(rest);
     }, 10 * 60_000);
 
     it('stops with a savepoint and resumes from it at another parallelism, source pinned to the partitions', async () => {
@@ -243,12 +252,9 @@ for (const lineName of LINES) {
       timings.stopAndResubmitDowntimeMillis = await downtime;
       jobId = current;
       expect(job.vertices.map((v) => [v.name, v.parallelism])).toEqual([['Source: input', 12], ['cost -> output: Writer -> output: Committer', 3]]);
-      const summary = await generator.done;
-      expect(summary.failed).toBe(0);
-      nextSeq = summary.nextSeq;
+      await settleLoad(generator);
       await waitForCheckpoints(rest, jobId, 1, 60_000);
-      await expectExactlyOnce();
-      expect((await getJob(rest, jobId)).state).toBe('RUNNING');
+      await expectIntact(rest);
     }, 10 * 60_000);
 
     it('rescales in place with PUT /jobs/:id/resource-requirements under the adaptive scheduler', async () => {
@@ -280,12 +286,9 @@ for (const lineName of LINES) {
       timings.inPlaceRescaleDowntimeMillis = await downtime;
       observations.resourceRequirementsAfter = await getResourceRequirements(rest, jobId);
       expect(after.vertices.map((v) => v.parallelism)).toEqual([4, 4]);
-      const summary = await generator.done;
-      expect(summary.failed).toBe(0);
-      nextSeq = summary.nextSeq;
+      await settleLoad(generator);
       await waitForCheckpoints(rest, jobId, 1, 60_000);
-      await expectExactlyOnce();
-      expect((await getJob(rest, jobId)).state).toBe('RUNNING');
+      await expectIntact(rest);
     }, 10 * 60_000);
   });
 }
