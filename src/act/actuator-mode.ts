@@ -17,6 +17,8 @@ export interface ActuatorTarget {
   name: string;
   /** Flink job id (32 hex), when known. */
   id?: string;
+  /** job.sourceTaskPattern: which vertices are sources (they may be pinned to their own parallelism). */
+  sourceTaskPattern?: string;
   flinkRest?: { url: string };
   flinkDeployment?: { namespace: string; name: string };
   taskManagerDeployment?: { namespace: string; name: string };

@@ -197,6 +197,8 @@ export const phoebeConfigSchema = z.strictObject({
   }),
   decision: z.strictObject({
     intervalSeconds: positiveInt.default(30),
+    // After a rescale, the planner scales down only once this long has passed (scale-ups at once).
+    scaleDownDwellSeconds: nonNegative.max(86_400).default(600),
   }).prefault({}),
   priors: z.strictObject({
     restartSeconds: nonNegative.default(30),

@@ -46,6 +46,7 @@ export function pipelineConfig(config: ControllerConfig): PipelineConfig {
     horizonSteps: Math.max(2, Math.round(FORECAST_HORIZON_SECONDS / bucketSeconds)),
     planner: {
       ...DEFAULT_PLANNER,
+      scaleDownDwellSeconds: config.decision.scaleDownDwellSeconds,
       minParallelism: config.parallelism.min,
       maxParallelism: config.parallelism.max,
       slo: { latencySeconds: config.slo.latencySeconds, recoveryTimeSeconds: config.slo.recoveryTimeSeconds },

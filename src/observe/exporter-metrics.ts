@@ -3,16 +3,24 @@
  * publish them. The live twin exposes the same names, so the default PromQL works on both.
  *
  * Flink's reporter turns scope + name into `flink_<scope>_<name>` with these labels:
- * - task scope (one series per subtask): job_name, job_id, task_name, task_id, subtask_index, tm_id (host, attempt_num too)
+ * - task scope (one series per subtask): job_name, job_id, task_name, task_id, subtask_index, task_attempt_id, task_attempt_num, tm_id, host
  * - operator scope: the task labels plus operator_name, operator_id
  * - job scope on the JobManager: job_name, job_id
- * kafka_exporter labels: topic, partition (offsets); consumergroup, topic, partition (lag).
+ * The reporter replaces every character outside [A-Za-z0-9_:] in a label value with `_`
+ * (job_name="orders_enrichment", task_name="Source:_orders____Map").
+ * kafka_exporter labels: topic, partition (offsets); consumergroup, topic, partition (lag), not
+ * sanitised; its lag is end offset − committed offset, -1 where nothing was committed yet.
  */
 export const FLINK_METRICS = {
   /** Gauge, records/s consumed by each source subtask from Kafka (operator scope). */
   kafkaRecordsConsumedRate: 'flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_consumed_rate',
   /** Gauge, records/s into each subtask (task scope). */
   numRecordsInPerSecond: 'flink_taskmanager_job_task_numRecordsInPerSecond',
+  /**
+   * Gauge, records/s out of each operator instance (operator scope): for a source operator the
+   * records it read (the task-level numRecordsInPerSecond of a FLIP-27 source task reads 0).
+   */
+  operatorNumRecordsOutPerSecond: 'flink_taskmanager_job_task_operator_numRecordsOutPerSecond',
   /** Gauge, 0..1000 ms/s (task scope). */
   busyTimeMsPerSecond: 'flink_taskmanager_job_task_busyTimeMsPerSecond',
   /** Gauge, 0..1000 ms/s (task scope). */
@@ -28,7 +36,7 @@ export const FLINK_METRICS = {
   /** Gauge (counter semantics), completed checkpoints (job scope). */
   numberOfCompletedCheckpoints: 'flink_jobmanager_job_numberOfCompletedCheckpoints',
   /**
-   * Latency-marker histogram from source to operator, ms, label `quantile` (0.5, 0.95, 0.99 …)
+   * Latency-marker histogram from source to operator, ms, label `quantile` (0, 0.5, 0.75, 0.95, 0.98, 0.99, 0.999, 1.0)
    * plus source_id, operator_id, operator_subtask_index (job scope on the TaskManager).
    */
   latency: 'flink_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency',

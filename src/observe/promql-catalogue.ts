@@ -14,7 +14,7 @@ export const QUERY_KEYS = [
   'busyTimeMsPerSecond', // 0..1000, the bottleneck subtask
   'backPressuredTimeMsPerSecond', // 0..1000, the most back-pressured source subtask
   'latencySeconds', // end-to-end latency estimate, s
-  'parallelism', // source subtasks
+  'parallelism', // subtasks of the widest non-source vertex (of the sources, if nothing else)
   'numRestarts', // Flink's restart counter
   'uptimeSeconds', // s since the job switched to RUNNING; 0 while not running
   'completedCheckpoints', // completed-checkpoint counter
@@ -67,28 +67,58 @@ export function sanitisedNamePattern(name: string): string {
   return pattern;
 }
 
+/**
+ * What may precede a vertex name in `task_name`: with `pipeline.vertex-name-include-index-prefix:
+ * true` Flink names a vertex `[vertex-0]Source: orders`, which the reporter publishes as
+ * `_vertex_0_Source:_orders`. The source pattern is anchored, so without this it would miss them.
+ */
+const VERTEX_INDEX_PREFIX = '(?:\\[vertex-[0-9]+\\]|_vertex_[0-9]+_)?';
+
+/** The source task pattern, also matching names with Flink's vertex index prefix. */
+export function sourceNamePattern(sourceTaskPattern: string): string {
+  return `${VERTEX_INDEX_PREFIX}(?:${sourceTaskPattern})`;
+}
+
 /** Builds the default query for every key. */
 export function defaultQueries(params: CatalogueParams): QuerySet {
   const job = `job_name=~${promqlString(sanitisedNamePattern(params.jobName))}`;
-  const source = `${job},task_name=~${promqlString(params.sourceTaskPattern)}`;
+  const sourcePattern = promqlString(sourceNamePattern(params.sourceTaskPattern));
+  const source = `${job},task_name=~${sourcePattern}`;
   const w = params.rateWindow;
   const sel = (metric: string, matchers: string) => `${metric}{${matchers}}`;
 
+  // The records/s the sources read. The Kafka reader's own rate first; then the source
+  // operator's output (named like the source task; the index prefix applies to vertices only,
+  // but the pattern allows it); the task-level input rate last: a FLIP-27 source task reads
+  // 0 there on Flink 1.18–1.20, so it must never win over a present operator rate.
   const throughput =
-    `sum(${sel(FLINK_METRICS.kafkaRecordsConsumedRate, source)}) or sum(${sel(FLINK_METRICS.numRecordsInPerSecond, source)})`;
-  const pending = sel(FLINK_METRICS.pendingRecords, source);
+    `sum(${sel(FLINK_METRICS.kafkaRecordsConsumedRate, source)})` +
+    ` or sum(${sel(FLINK_METRICS.operatorNumRecordsOutPerSecond, `${job},operator_name=~${sourcePattern}`)})` +
+    ` or sum(${sel(FLINK_METRICS.numRecordsInPerSecond, source)})`;
+  // pendingRecords is the reader's fetch lag, present only after its first non-empty fetch and
+  // -1 while unknown: negative values are dropped.
+  const pending = `${sel(FLINK_METRICS.pendingRecords, source)} >= 0`;
   // Without kafka_exporter: what the sources consume plus how fast their backlog grows.
-  const flinkArrival = `(${throughput}) + (sum(deriv(${pending}[${w}])) or vector(0))`;
+  const flinkArrival = `(${throughput}) + (sum(deriv(${sel(FLINK_METRICS.pendingRecords, source)}[${w}])) or vector(0))`;
   const arrivalRate = params.topic
     ? `sum(rate(${sel(KAFKA_METRICS.topicPartitionCurrentOffset, `topic=${promqlString(params.topic)}`)}[${w}])) or (${flinkArrival})`
     : flinkArrival;
-  const lag = params.topic && params.consumerGroup
-    ? `sum(${sel(KAFKA_METRICS.consumerGroupLag, `consumergroup=${promqlString(params.consumerGroup)},topic=${promqlString(params.topic)}`)}) or sum(${pending})`
-    : `sum(${pending})`;
+  // Flink's pendingRecords first: kafka_exporter's consumer-group lag counts from the offsets
+  // the KafkaSource commits only when a checkpoint completes, so it is the true lag plus a
+  // 0…checkpoint-interval sawtooth; it reports -1 for a partition without a committed offset.
+  // After a (re)start pendingRecords is absent until the first fetch: while the sources run,
+  // that reads as no backlog (as the operator autoscaler does) instead of no data.
+  const kafkaLag = params.topic && params.consumerGroup
+    ? ` or sum(clamp_min(${sel(KAFKA_METRICS.consumerGroupLag, `consumergroup=${promqlString(params.consumerGroup)},topic=${promqlString(params.topic)}`)}, 0))`
+    : '';
+  const lag = `sum(${pending})${kafkaLag} or (0 * (${throughput}))`;
   // Without latency markers (Flink's default), the time to drain the backlog at today's rate.
   const latencySeconds =
     `max(${sel(FLINK_METRICS.latency, `${job},quantile=${promqlString(String(params.latencyQuantile))}`)}) / 1000` +
     ` or ((${lag}) / clamp_min(${throughput}, 1))`;
+  // Subtasks per vertex, each counted once (a restart briefly shows two attempts of one subtask).
+  const subtasks = (matchers: string): string =>
+    `max(count by (job_id, task_name) (group by (job_id, task_name, subtask_index) (${sel(FLINK_METRICS.busyTimeMsPerSecond, matchers)})))`;
 
   return {
     arrivalRate,
@@ -97,7 +127,9 @@ export function defaultQueries(params: CatalogueParams): QuerySet {
     busyTimeMsPerSecond: `max(${sel(FLINK_METRICS.busyTimeMsPerSecond, job)})`,
     backPressuredTimeMsPerSecond: `max(${sel(FLINK_METRICS.backPressuredTimeMsPerSecond, source)})`,
     latencySeconds,
-    parallelism: `max(count by (task_name) (${sel(FLINK_METRICS.numRecordsInPerSecond, source)}))`,
+    // The job's parallelism is its widest vertex apart from the sources, which are often pinned
+    // to the partition count; a job of sources only, its widest source.
+    parallelism: `${subtasks(`${job},task_name!~${sourcePattern}`)} or ${subtasks(source)}`,
     numRestarts: `max(${sel(FLINK_METRICS.numRestarts, job)})`,
     uptimeSeconds: `max(${sel(FLINK_METRICS.uptime, job)}) / 1000`,
     completedCheckpoints: `max(${sel(FLINK_METRICS.numberOfCompletedCheckpoints, job)})`,

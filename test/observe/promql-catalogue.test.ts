@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FLINK_METRICS, KAFKA_METRICS } from '../../src/observe/exporter-metrics.js';
 import {
-  defaultQueries, escapeRegex, promqlString, QUERY_KEYS, sanitisedNamePattern, type CatalogueParams,
+  defaultQueries, escapeRegex, promqlString, QUERY_KEYS, sanitisedNamePattern, sourceNamePattern, type CatalogueParams,
 } from '../../src/observe/promql-catalogue.js';
 
 const BASE: CatalogueParams = { jobName: 'orders-enrichment', sourceTaskPattern: 'Source:.*', rateWindow: '1m', latencyQuantile: 0.99 };
@@ -38,40 +38,51 @@ describe('PromQL catalogue', () => {
     expect(q.arrivalRate).toContain('topic="we\\"ird"');
   });
 
-  it('reads arrival rate and lag from kafka_exporter when topic and group are known, Flink as fallback', () => {
+  // What each query returns on real series is checked by promtool in
+  // test/integration/observe/catalogue-on-real-series.test.ts; these pin the query's parts.
+  const job = 'job_name=~"orders(?:-|_)enrichment"';
+  const sourceName = promqlString(sourceNamePattern('Source:.*'));
+  const source = `${job},task_name=~${sourceName}`;
+
+  it('matches the source pattern also behind Flink\'s vertex index prefix', () => {
+    const p = sourceNamePattern('Source:.*');
+    for (const name of ['Source:_orders', 'Source: orders', '_vertex_0_Source:_orders', '[vertex-12]Source: orders']) expect(matches(p, name), name).toBe(true);
+    for (const name of ['cost', '_vertex_1_cost', 'xSource:_orders']) expect(matches(p, name), name).toBe(false);
+  });
+
+  it('reads arrival rate from kafka_exporter when the topic is known, Flink as fallback; lag from pendingRecords first', () => {
     const q = defaultQueries(KAFKA);
     expect(q.arrivalRate.startsWith(`sum(rate(${KAFKA_METRICS.topicPartitionCurrentOffset}{topic="orders"}[1m])) or (`)).toBe(true);
     expect(q.arrivalRate).toContain(`deriv(${FLINK_METRICS.pendingRecords}{`);
-    expect(q.lag).toBe(
-      `sum(${KAFKA_METRICS.consumerGroupLag}{consumergroup="enrich",topic="orders"}) or ` +
-      `sum(${FLINK_METRICS.pendingRecords}{job_name=~"orders(?:-|_)enrichment",task_name=~"Source:.*"})`,
-    );
+    expect(q.lag.startsWith(`sum(${FLINK_METRICS.pendingRecords}{${source}} >= 0) or sum(clamp_min(${KAFKA_METRICS.consumerGroupLag}{consumergroup="enrich",topic="orders"}, 0)) or (0 * (`)).toBe(true);
   });
 
   it('without Kafka names, derives arrival from consumption plus backlog growth, lag from pendingRecords', () => {
     const q = defaultQueries(BASE);
     expect(q.arrivalRate).not.toContain('kafka_topic');
     expect(q.arrivalRate).toContain(FLINK_METRICS.kafkaRecordsConsumedRate);
-    expect(q.arrivalRate).toContain(`sum(deriv(${FLINK_METRICS.pendingRecords}{job_name=~"orders(?:-|_)enrichment",task_name=~"Source:.*"}[1m])) or vector(0)`);
-    expect(q.lag).toBe(`sum(${FLINK_METRICS.pendingRecords}{job_name=~"orders(?:-|_)enrichment",task_name=~"Source:.*"})`);
+    expect(q.arrivalRate).toContain(`sum(deriv(${FLINK_METRICS.pendingRecords}{${source}}[1m])) or vector(0)`);
+    expect(q.lag.startsWith(`sum(${FLINK_METRICS.pendingRecords}{${source}} >= 0) or (0 * (`)).toBe(true);
     // A topic without a consumer group: arrivals from offsets, lag still from Flink.
     const t = defaultQueries({ ...BASE, topic: 'orders' });
     expect(t.arrivalRate).toContain('kafka_topic_partition_current_offset{topic="orders"}');
     expect(t.lag).not.toContain('kafka_consumergroup_lag');
   });
 
-  it('reads throughput from the Kafka source reader, falling back to the source task input rate', () => {
+  it('reads throughput from the Kafka source reader, then the source operator\'s output, the source task\'s input last', () => {
     expect(defaultQueries(BASE).throughput).toBe(
-      `sum(${FLINK_METRICS.kafkaRecordsConsumedRate}{job_name=~"orders(?:-|_)enrichment",task_name=~"Source:.*"}) or ` +
-      `sum(${FLINK_METRICS.numRecordsInPerSecond}{job_name=~"orders(?:-|_)enrichment",task_name=~"Source:.*"})`,
+      `sum(${FLINK_METRICS.kafkaRecordsConsumedRate}{${source}}) or ` +
+      `sum(${FLINK_METRICS.operatorNumRecordsOutPerSecond}{${job},operator_name=~${sourceName}}) or ` +
+      `sum(${FLINK_METRICS.numRecordsInPerSecond}{${source}})`,
     );
   });
 
-  it('takes the bottleneck (max over subtasks) for busy and back-pressured time, and counts source subtasks', () => {
+  it('takes the bottleneck (max over subtasks) for busy and back-pressured time, and counts the widest non-source vertex', () => {
     const q = defaultQueries(BASE);
-    expect(q.busyTimeMsPerSecond).toBe(`max(${FLINK_METRICS.busyTimeMsPerSecond}{job_name=~"orders(?:-|_)enrichment"})`);
-    expect(q.backPressuredTimeMsPerSecond).toBe(`max(${FLINK_METRICS.backPressuredTimeMsPerSecond}{job_name=~"orders(?:-|_)enrichment",task_name=~"Source:.*"})`);
-    expect(q.parallelism).toBe(`max(count by (task_name) (${FLINK_METRICS.numRecordsInPerSecond}{job_name=~"orders(?:-|_)enrichment",task_name=~"Source:.*"}))`);
+    expect(q.busyTimeMsPerSecond).toBe(`max(${FLINK_METRICS.busyTimeMsPerSecond}{${job}})`);
+    expect(q.backPressuredTimeMsPerSecond).toBe(`max(${FLINK_METRICS.backPressuredTimeMsPerSecond}{${source}})`);
+    expect(q.parallelism).toContain('task_name!~');
+    expect(q.parallelism).toContain('count by (job_id, task_name) (group by (job_id, task_name, subtask_index)');
   });
 
   it('converts the latency quantile from ms to s, falling back to backlog over throughput', () => {
@@ -91,6 +102,6 @@ describe('PromQL catalogue', () => {
   it('uses the configured rate window and source task pattern', () => {
     const q = defaultQueries({ ...KAFKA, rateWindow: '2m30s', sourceTaskPattern: 'Source: orders.*' });
     expect(q.arrivalRate).toContain('[2m30s]');
-    expect(q.throughput).toContain('task_name=~"Source: orders.*"');
+    expect(q.throughput).toContain('(?:Source: orders.*)"');
   });
 });

@@ -50,14 +50,15 @@ import type { ActLogger } from '../logger.js';
 import { FlinkRestClient, isHex32 } from './client.js';
 import type { Outcome, SavepointRescaleContext } from './drive-state.js';
 import { InPlaceRescale } from './in-place.js';
-import { JobTracker, jobParallelism } from './jobs.js';
+import { JobTracker } from './jobs.js';
 import { FileJournalStore, MemoryJournalStore, RescaleJournal, type RescaleRecord } from './journal.js';
 import { RescaleProgress } from './progress.js';
 import { drive, rescaleWithSavepoint } from './savepoint-rescale.js';
 import { withDefaults, type FlinkRestActuatorOptions, type FlinkRestSettings } from './settings.js';
 
 export type { FlinkRestActuatorOptions } from './settings.js';
-export { interpretSavepoint, jobParallelism } from './jobs.js';
+export { interpretSavepoint } from './jobs.js';
+export { jobParallelism } from './vertices.js';
 
 /** A stop-with-savepoint whose outcome was not known when the rescale gave up waiting. */
 export interface PendingStop {
@@ -145,7 +146,7 @@ export class FlinkRestActuator implements Actuator {
 
   async currentParallelism(): Promise<number | undefined> {
     try {
-      return jobParallelism(await this.jobs.runningJob());
+      return this.jobs.parallelism(await this.jobs.runningJob());
     } catch {
       return undefined;
     }
@@ -232,11 +233,11 @@ export class FlinkRestActuator implements Actuator {
     }
 
     const job = await this.jobs.runningJob();
-    const from = jobParallelism(job);
+    const from = this.jobs.parallelism(job);
     seen.from = from;
     if (from === p) return { outcome: 'skipped', parallelism: p, detail: `job ${job.jid} already runs at ${p}` };
 
-    if (await this.inPlace.applies()) return this.inPlace.rescale(job, p);
+    if (await this.inPlace.applies(job)) return this.inPlace.rescale(job, p);
     return rescaleWithSavepoint(this.savepoint, job, p, from, request.reason, seen);
   }
 }

@@ -8,14 +8,9 @@ import { pollUntil, type PollResult, type Probe } from '../timing.js';
 import type { AsynchronousOperationResult, FlinkRestClient, JobDetailsInfo, JobStatus } from './client.js';
 import type { RescaleRecord } from './journal.js';
 import type { FlinkRestSettings } from './settings.js';
+import { jobParallelism } from './vertices.js';
 
 export const TERMINAL: ReadonlySet<JobStatus> = new Set<JobStatus>(['FAILED', 'CANCELED', 'FINISHED', 'SUSPENDED']);
-
-/** A job's parallelism: the largest vertex parallelism (sources pinned lower do not count). */
-export function jobParallelism(job: Pick<JobDetailsInfo, 'vertices'>): number | undefined {
-  const ps = job.vertices.map((v) => v.parallelism).filter((p) => Number.isInteger(p) && p > 0);
-  return ps.length === 0 ? undefined : Math.max(...ps);
-}
 
 export function vertexSummary(job: JobDetailsInfo): string {
   return job.vertices.map((v) => `${v.parallelism}${v.status && v.status !== 'RUNNING' ? ` ${v.status}` : ''}`).join(',');
@@ -65,6 +60,11 @@ export class JobTracker {
 
   constructor(private readonly client: FlinkRestClient, private readonly settings: FlinkRestSettings) {
     this.current = settings.jobId;
+  }
+
+  /** The job's parallelism as phoebe sees and sets it (see jobParallelism). */
+  parallelism(job: Pick<JobDetailsInfo, 'vertices'>): number | undefined {
+    return jobParallelism(job, this.settings.isSource);
   }
 
   /** The tracked job if it is running; otherwise, with a jobName, the running job of that name. */

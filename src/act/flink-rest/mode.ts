@@ -26,6 +26,7 @@ export const flinkRestMode: ActuatorMode<(typeof flinkRestModeSettings)['setting
       return new FlinkRestActuator({
         restUrl: job.flinkRest.url,
         ...(job.id ? { jobId: job.id } : { jobName: job.name }),
+        sourceTaskPattern: job.sourceTaskPattern,
         ...(rest.jarId ? { jarId: rest.jarId } : {}),
         ...(rest.jarName ? { jarName: rest.jarName } : {}),
         ...(rest.entryClass ? { entryClass: rest.entryClass } : {}),

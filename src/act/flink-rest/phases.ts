@@ -7,7 +7,6 @@
 import { describeError } from '../errors.js';
 import { newHex32, type JobStatus } from './client.js';
 import type { DriveState, Outcome, SavepointRescaleContext, Transition } from './drive-state.js';
-import { jobParallelism } from './jobs.js';
 import type { RescalePhase, RescaleRecord } from './journal.js';
 import { secondsText } from './settings.js';
 import { awaitStop, fromField } from './stop.js';
@@ -168,9 +167,9 @@ const awaitNewJob: PhaseHandler = async (ctx, d) => {
     return next(await progress.record('job-stopped', {}, `submitted job ${sub.jobId} unknown to the JobManager`));
   }
   jobs.current = sub.jobId;
-  const waited = await jobs.awaitRunning(sub.jobId, (job) => jobParallelism(job) === sub.parallelism);
+  const waited = await jobs.awaitRunning(sub.jobId, (job) => jobs.parallelism(job) === sub.parallelism);
   if (waited.ok) {
-    const reached = jobParallelism(waited.value) ?? sub.parallelism;
+    const reached = jobs.parallelism(waited.value) ?? sub.parallelism;
     if (sub.kind === 'forward') {
       const detail = `stop-with-savepoint ${rec.savepoint}; job ${rec.oldJobId} → ${sub.jobId} running at ${reached}`;
       await progress.record('done', { resultJobId: sub.jobId, resultParallelism: reached, detail }, `running at ${reached}`);
@@ -226,7 +225,7 @@ async function adopt(ctx: SavepointRescaleContext, rec: RescaleRecord, active: {
     // It ended: back to job-stopped, phoebe resubmits on the next attempt.
     return end({ outcome: 'failed', detail: `job ${other.jid} ("${rec.jobName}"), started by someone else, ended (${waited.state}); resubmitting on the next attempt` });
   }
-  const reached = jobParallelism(waited.value);
+  const reached = ctx.jobs.parallelism(waited.value);
   const detail = `job ${other.jid} ("${rec.jobName}") was started by someone else after the stop and runs at ${reached ?? '?'}; phoebe adopted it and submitted nothing`;
   return end(terminalOutcome(await ctx.progress.record('done', { resultJobId: other.jid, resultParallelism: reached ?? null, detail }, 'adopted')));
 }

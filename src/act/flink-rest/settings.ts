@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../../util/clock.js';
 import type { RescaleEventSink, EventTarget } from '../kubernetes/events.js';
 import { stderrLogger, type ActLogger } from '../logger.js';
 import type { SavepointFormatType } from './client.js';
+import { sourceVertexTest, type SourceTest } from './vertices.js';
 import type { RescaleRecord } from './journal.js';
 
 export interface FlinkRestActuatorOptions {
@@ -15,6 +16,12 @@ export interface FlinkRestActuatorOptions {
   restHeaders?: Record<string, string>;
   /** The job to rescale (32 hex). Either this or `jobName`. */
   jobId?: string;
+  /**
+   * RE2 pattern of the source vertices' names (job.sourceTaskPattern): the job's parallelism is
+   * that of its widest other vertex, and sources pinned to another parallelism keep it. Default
+   * "Source:.*".
+   */
+  sourceTaskPattern?: string;
   /** Find the job among running jobs by name (GET /jobs/overview) when no id is known or the tracked one is gone. */
   jobName?: string;
   /** The uploaded jar to resubmit (its id in GET /jars). Either this or `jarName`, unless inPlace is 'always'. */
@@ -66,7 +73,8 @@ export interface FlinkRestActuatorOptions {
 }
 
 /** The options with their defaults. */
-export interface FlinkRestSettings extends Omit<FlinkRestActuatorOptions, 'inPlace' | 'restoreOnSubmitFailure' | 'maxSubmissions' | 'requestTimeoutMs' | 'savepointTimeoutMs' | 'runningTimeoutMs' | 'pollIntervalMs' | 'logger' | 'clock' | 'allowNonRestoredState'> {
+export interface FlinkRestSettings extends Omit<FlinkRestActuatorOptions, 'sourceTaskPattern' | 'inPlace' | 'restoreOnSubmitFailure' | 'maxSubmissions' | 'requestTimeoutMs' | 'savepointTimeoutMs' | 'runningTimeoutMs' | 'pollIntervalMs' | 'logger' | 'clock' | 'allowNonRestoredState'> {
+  isSource: SourceTest;
   inPlace: 'auto' | 'always' | 'never';
   restoreOnSubmitFailure: boolean;
   maxSubmissions: number;
@@ -80,8 +88,10 @@ export interface FlinkRestSettings extends Omit<FlinkRestActuatorOptions, 'inPla
 }
 
 export function withDefaults(options: FlinkRestActuatorOptions): FlinkRestSettings {
+  const { sourceTaskPattern, ...rest } = options;
   return {
-    ...options,
+    ...rest,
+    isSource: sourceVertexTest(sourceTaskPattern),
     inPlace: options.inPlace ?? 'auto',
     restoreOnSubmitFailure: options.restoreOnSubmitFailure !== false,
     maxSubmissions: options.maxSubmissions ?? 4,

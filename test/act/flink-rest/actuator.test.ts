@@ -450,9 +450,13 @@ describe('FlinkRestActuator: keepRecovering', () => {
 });
 
 describe('flink-rest helpers', () => {
-  it('jobParallelism is the largest vertex parallelism', () => {
+  it('jobParallelism is the widest vertex apart from the sources; a job of sources, its widest source', () => {
     expect(jobParallelism({ vertices: [] })).toBeUndefined();
     expect(jobParallelism({ vertices: [{ id: 'a', parallelism: 1 }, { id: 'b', parallelism: 4 }] })).toBe(4);
+    // A source pinned to 12 partitions above a keyed vertex at 3 (it read 12 before).
+    expect(jobParallelism({ vertices: [{ id: 'a', name: 'Source: input', parallelism: 12 }, { id: 'b', name: 'cost -> output: Writer', parallelism: 3 }] })).toBe(3);
+    expect(jobParallelism({ vertices: [{ id: 'a', name: '[vertex-0]Source: input', parallelism: 12 }, { id: 'b', name: '[vertex-1]cost', parallelism: 3 }] })).toBe(3);
+    expect(jobParallelism({ vertices: [{ id: 'a', name: 'Source: events -> Process', parallelism: 5 }] })).toBe(5);
   });
 
   it('interpretSavepoint follows AsynchronousOperationResult', () => {

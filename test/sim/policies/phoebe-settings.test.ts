@@ -29,6 +29,16 @@ describe('the twin\'s phoebe settings', () => {
     expect(settings.quality).toEqual({ ...run.quality, settleSeconds: 2 * defaults.decision.intervalSeconds });
   });
 
+  it('carry decision.scaleDownDwellSeconds into the planner (default 600 s)', () => {
+    const parse = (decision: object) => parsePhoebeConfig(JSON.stringify({
+      prometheus: { url: 'http://p.invalid:9090' }, job: { name: 'j', checkpointIntervalSeconds: 10 },
+      slo: { latencySeconds: 1, recoveryTimeSeconds: 180 }, parallelism: { max: 24 }, decision,
+    }), 'c', {}, { checkFiles: false });
+    expect(controllerSettings(parse({})).pipeline.planner.scaleDownDwellSeconds).toBe(600);
+    expect(controllerSettings(parse({ scaleDownDwellSeconds: 45 })).pipeline.planner.scaleDownDwellSeconds).toBe(45);
+    expect(() => parse({ scaleDownDwellSeconds: -1 })).toThrow(/scaleDownDwellSeconds/);
+  });
+
   it('take the profile as a prior where the scenario has one', () => {
     const profile = [{ parallelism: 4, maxRate: 4000 }];
     expect(phoebeSettings({ ...context, profile }).pipeline.priors.profile).toEqual(profile);
