@@ -21,11 +21,23 @@ export const FLINK_METRICS = {
    * records it read (the task-level numRecordsInPerSecond of a FLIP-27 source task reads 0).
    */
   operatorNumRecordsOutPerSecond: 'flink_taskmanager_job_task_operator_numRecordsOutPerSecond',
+  /** Gauge (counter semantics), records out of each operator instance since it started (operator scope). */
+  operatorNumRecordsOut: 'flink_taskmanager_job_task_operator_numRecordsOut',
   /** Gauge, 0..1000 ms/s (task scope). */
   busyTimeMsPerSecond: 'flink_taskmanager_job_task_busyTimeMsPerSecond',
   /** Gauge, 0..1000 ms/s (task scope). */
   backPressuredTimeMsPerSecond: 'flink_taskmanager_job_task_backPressuredTimeMsPerSecond',
-  /** Gauge, records not yet fetched by each source reader (operator scope, FLIP-33). */
+  /**
+   * Gauge, the next offset each KafkaSource reader will emit, per partition (operator scope,
+   * labels topic and partition; -1 before the first record of a partition).
+   */
+  kafkaSourceCurrentOffset: 'flink_taskmanager_job_task_operator_KafkaSourceReader_topic_partition_currentOffset',
+  /**
+   * Gauge, records not yet fetched by each source reader (operator scope, FLIP-33). The Kafka
+   * consumer's records-lag as of its last fetch: measured on a real Flink 1.20.3 under
+   * backpressure it read 11,000 while 43,000 records waited, and it is absent until a
+   * partition's first fetch.
+   */
   pendingRecords: 'flink_taskmanager_job_task_operator_pendingRecords',
   /** Gauge (counter semantics), job restarts since submission (job scope). */
   numRestarts: 'flink_jobmanager_job_numRestarts',
@@ -43,8 +55,13 @@ export const FLINK_METRICS = {
 } as const;
 
 export const KAFKA_METRICS = {
-  /** Gauge (counter semantics), newest offset per topic partition. */
+  /** Gauge (counter semantics), newest offset per topic partition (kafka_exporter). */
   topicPartitionCurrentOffset: 'kafka_topic_partition_current_offset',
+  /**
+   * Gauge (counter semantics), log end offset per topic partition, from the broker's JMX through
+   * the Prometheus JMX exporter, under the name Strimzi's metrics configuration gives it.
+   */
+  brokerLogEndOffset: 'kafka_log_log_logendoffset',
   /** Gauge, records behind per consumer group and partition. */
   consumerGroupLag: 'kafka_consumergroup_lag',
 } as const;

@@ -87,31 +87,49 @@ export function defaultQueries(params: CatalogueParams): QuerySet {
   const w = params.rateWindow;
   const sel = (metric: string, matchers: string) => `${metric}{${matchers}}`;
 
-  // The records/s the sources read. The Kafka reader's own rate first; then the source
-  // operator's output (named like the source task; the index prefix applies to vertices only,
-  // but the pattern allows it); the task-level input rate last: a FLIP-27 source task reads
-  // 0 there on Flink 1.18–1.20, so it must never win over a present operator rate.
+  // The records/s the sources read, over phoebe's own rate window: the rate of the source
+  // operator's output counter (named like the source task; the index prefix applies to vertices
+  // only, but the pattern allows it). Flink's and the Kafka client's own per-second gauges
+  // average over 30–60 s, so after a rescale they report the catch-up for a minute, and the
+  // arrival estimate (throughput + backlog growth over the rate window) would swing below 0
+  // and far above the true rate. They follow as fallbacks; the task-level input rate last: a
+  // FLIP-27 source task reads 0 there on Flink 1.18–1.20, so it must never win.
+  const sourceOperator = `${job},operator_name=~${sourcePattern}`;
   const throughput =
-    `sum(${sel(FLINK_METRICS.kafkaRecordsConsumedRate, source)})` +
-    ` or sum(${sel(FLINK_METRICS.operatorNumRecordsOutPerSecond, `${job},operator_name=~${sourcePattern}`)})` +
+    `sum(rate(${sel(FLINK_METRICS.operatorNumRecordsOut, sourceOperator)}[${w}]))` +
+    ` or sum(${sel(FLINK_METRICS.kafkaRecordsConsumedRate, source)})` +
+    ` or sum(${sel(FLINK_METRICS.operatorNumRecordsOutPerSecond, sourceOperator)})` +
     ` or sum(${sel(FLINK_METRICS.numRecordsInPerSecond, source)})`;
-  // pendingRecords is the reader's fetch lag, present only after its first non-empty fetch and
-  // -1 while unknown: negative values are dropped.
-  const pending = `${sel(FLINK_METRICS.pendingRecords, source)} >= 0`;
-  // Without kafka_exporter: what the sources consume plus how fast their backlog grows.
-  const flinkArrival = `(${throughput}) + (sum(deriv(${sel(FLINK_METRICS.pendingRecords, source)}[${w}])) or vector(0))`;
-  const arrivalRate = params.topic
-    ? `sum(rate(${sel(KAFKA_METRICS.topicPartitionCurrentOffset, `topic=${promqlString(params.topic)}`)}[${w}])) or (${flinkArrival})`
+  const pending = sel(FLINK_METRICS.pendingRecords, source);
+  // Without an end-offset exporter: what the sources consume plus how fast their backlog grows.
+  const flinkArrival = `(${throughput}) + (sum(deriv(${pending}[${w}])) or vector(0))`;
+  const topic = params.topic ? `topic=${promqlString(params.topic)}` : undefined;
+  // Arrivals are the growth of the topic's end offsets, from kafka_exporter or the broker's JMX
+  // exporter (as Strimzi configures it).
+  const arrivalRate = topic
+    ? `sum(rate(${sel(KAFKA_METRICS.topicPartitionCurrentOffset, topic)}[${w}])) or sum(rate(${sel(KAFKA_METRICS.brokerLogEndOffset, topic)}[${w}])) or (${flinkArrival})`
     : flinkArrival;
-  // Flink's pendingRecords first: kafka_exporter's consumer-group lag counts from the offsets
-  // the KafkaSource commits only when a checkpoint completes, so it is the true lag plus a
-  // 0…checkpoint-interval sawtooth; it reports -1 for a partition without a committed offset.
-  // After a (re)start pendingRecords is absent until the first fetch: while the sources run,
-  // that reads as no backlog (as the operator autoscaler does) instead of no data.
-  const kafkaLag = params.topic && params.consumerGroup
-    ? ` or sum(clamp_min(${sel(KAFKA_METRICS.consumerGroupLag, `consumergroup=${promqlString(params.consumerGroup)},topic=${promqlString(params.topic)}`)}, 0))`
+  // The backlog, best source first:
+  // 1. the topic's end offsets minus the job's position, each partition's offset as its source
+  //    reader reports it (the newest where an old and a new job overlap): exact at any moment;
+  // 2. Flink's pendingRecords (its -1, unknown, dropped): right on an idle or keeping-up job,
+  //    far low under backpressure (the consumer's lag as of its last fetch);
+  // 3. kafka_exporter's consumer-group lag: it counts from the offsets the KafkaSource commits
+  //    only when a checkpoint completes (a 0…checkpoint-interval sawtooth above the truth), and
+  //    is -1 for a partition without a committed offset;
+  // 4. after a (re)start pendingRecords is absent until the first fetch: while the sources run
+  //    that reads as no backlog (as the operator autoscaler does) instead of no data.
+  // Partition by partition, and only those both sides report: after a restart a reader reports
+  // -1 until a partition's first record, and counting its whole log as backlog would be worse
+  // than missing it for a few seconds.
+  const exactLag = topic
+    ? `sum(clamp_min(max by (topic, partition) (${sel(KAFKA_METRICS.topicPartitionCurrentOffset, topic)} or ${sel(KAFKA_METRICS.brokerLogEndOffset, topic)})` +
+      ` - on (topic, partition) max by (topic, partition) (${sel(FLINK_METRICS.kafkaSourceCurrentOffset, `${job},${topic}`)} >= 0), 0)) or `
     : '';
-  const lag = `sum(${pending})${kafkaLag} or (0 * (${throughput}))`;
+  const kafkaLag = topic && params.consumerGroup
+    ? ` or sum(clamp_min(${sel(KAFKA_METRICS.consumerGroupLag, `consumergroup=${promqlString(params.consumerGroup)},${topic}`)}, 0))`
+    : '';
+  const lag = `${exactLag}sum(${pending} >= 0)${kafkaLag} or (0 * (${throughput}))`;
   // Without latency markers (Flink's default), the time to drain the backlog at today's rate.
   const latencySeconds =
     `max(${sel(FLINK_METRICS.latency, `${job},quantile=${promqlString(String(params.latencyQuantile))}`)}) / 1000` +

@@ -50,11 +50,14 @@ describe('PromQL catalogue', () => {
     for (const name of ['cost', '_vertex_1_cost', 'xSource:_orders']) expect(matches(p, name), name).toBe(false);
   });
 
-  it('reads arrival rate from kafka_exporter when the topic is known, Flink as fallback; lag from pendingRecords first', () => {
+  it('reads arrival rate and lag from the topic\'s end offsets when the topic is known, Flink as fallback', () => {
     const q = defaultQueries(KAFKA);
-    expect(q.arrivalRate.startsWith(`sum(rate(${KAFKA_METRICS.topicPartitionCurrentOffset}{topic="orders"}[1m])) or (`)).toBe(true);
+    expect(q.arrivalRate.startsWith(`sum(rate(${KAFKA_METRICS.topicPartitionCurrentOffset}{topic="orders"}[1m])) or sum(rate(${KAFKA_METRICS.brokerLogEndOffset}{topic="orders"}[1m])) or (`)).toBe(true);
     expect(q.arrivalRate).toContain(`deriv(${FLINK_METRICS.pendingRecords}{`);
-    expect(q.lag.startsWith(`sum(${FLINK_METRICS.pendingRecords}{${source}} >= 0) or sum(clamp_min(${KAFKA_METRICS.consumerGroupLag}{consumergroup="enrich",topic="orders"}, 0)) or (0 * (`)).toBe(true);
+    expect(q.arrivalRate).toContain(`sum(rate(${KAFKA_METRICS.brokerLogEndOffset}{topic="orders"}[1m]))`);
+    // End offsets minus the job's position first, then pendingRecords, then the group's lag.
+    expect(q.lag.startsWith(`sum(clamp_min(max by (topic, partition) (${KAFKA_METRICS.topicPartitionCurrentOffset}{topic="orders"} or ${KAFKA_METRICS.brokerLogEndOffset}{topic="orders"})`)).toBe(true);
+    expect(q.lag).toContain(`) or sum(${FLINK_METRICS.pendingRecords}{${source}} >= 0) or sum(clamp_min(${KAFKA_METRICS.consumerGroupLag}{consumergroup="enrich",topic="orders"}, 0)) or (0 * (`);
   });
 
   it('without Kafka names, derives arrival from consumption plus backlog growth, lag from pendingRecords', () => {
@@ -69,8 +72,9 @@ describe('PromQL catalogue', () => {
     expect(t.lag).not.toContain('kafka_consumergroup_lag');
   });
 
-  it('reads throughput from the Kafka source reader, then the source operator\'s output, the source task\'s input last', () => {
+  it('reads throughput as the rate of the source operator\'s output counter, then the per-second gauges, the source task\'s input last', () => {
     expect(defaultQueries(BASE).throughput).toBe(
+      `sum(rate(${FLINK_METRICS.operatorNumRecordsOut}{${job},operator_name=~${sourceName}}[1m])) or ` +
       `sum(${FLINK_METRICS.kafkaRecordsConsumedRate}{${source}}) or ` +
       `sum(${FLINK_METRICS.operatorNumRecordsOutPerSecond}{${job},operator_name=~${sourceName}}) or ` +
       `sum(${FLINK_METRICS.numRecordsInPerSecond}{${source}})`,

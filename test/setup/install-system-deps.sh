@@ -3,6 +3,8 @@
 #   prometheus — the real Prometheus of the integration tests (test/support/prometheus-harness.ts).
 #   chromium — headless Debian Chromium, which renders `phoebe simulate --report` pages
 #              (test/integration/sim/report.test.ts).
+#   a JDK (17) and Maven — the real-cluster test (npm run test:flink) builds its Flink job and
+#              runs Flink and Kafka from Maven Central's artifacts (test/support/real-cluster/).
 #
 # Idempotent and non-interactive: runs as `npm test`'s pretest, in CI as root without a
 # terminal. Without root (and without password-less sudo) it installs nothing and says so; the
@@ -22,6 +24,12 @@ else
 fi
 if [ ! -x /usr/bin/chromium ]; then
   missing+=(chromium)
+fi
+if ! command -v java >/dev/null 2>&1 && [ -z "${PHOEBE_JAVA_HOME:-}" ] && [ -z "${JAVA_HOME:-}" ]; then
+  missing+=(openjdk-17-jdk-headless)
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+  missing+=(maven)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
@@ -87,4 +95,9 @@ if [ -x /usr/bin/chromium ]; then
   log "installed: $(/usr/bin/chromium --version 2>&1 | head -n 1)"
 else
   fail "chromium still not found after installing"
+fi
+if command -v mvn >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
+  log "installed: $(java -version 2>&1 | head -n 1); $(mvn -v 2>&1 | head -n 1)"
+else
+  fail "java or mvn still not found after installing"
 fi

@@ -46,6 +46,8 @@ function evaluate(series: Series[], expr: string, expected: number | undefined):
     values: s.values,
   }));
   writeFileSync(file, stringify({
+    // Without it promtool evaluates range functions on a 1 m grid: rate() read half the rate.
+    evaluation_interval: '1s',
     tests: [{
       interval: '1s',
       input_series: inputSeries,
@@ -63,7 +65,7 @@ function expectValue(series: Series[], key: QueryKey, expected: number | undefin
 }
 
 /** A running two-vertex job as Flink 1.20.3 publishes it: source p=2, keyed "cost" p=2. */
-function runningJob(options: { sourceName?: string; costName?: string; sourceP?: number; costP?: number; consumedRate?: boolean } = {}): Series[] {
+function runningJob(options: { sourceName?: string; costName?: string; sourceP?: number; costP?: number; consumedRate?: boolean; outCounter?: boolean } = {}): Series[] {
   const source = options.sourceName ?? 'Source:_orders';
   const cost = options.costName ?? 'cost____output:_Writer____output:_Committer';
   const out: Series[] = [];
@@ -74,6 +76,8 @@ function runningJob(options: { sourceName?: string; costName?: string; sourceP?:
     out.push(flat(FLINK_METRICS.numRecordsInPerSecond, t, 0));
     out.push(flat(FLINK_METRICS.operatorNumRecordsOutPerSecond, op(t, 'Source:_orders'), 200));
     if (options.consumedRate) out.push(flat(FLINK_METRICS.kafkaRecordsConsumedRate, op(t, 'Source:_orders'), 210));
+    // The output counter grows by 180 records a second per subtask.
+    if (options.outCounter) out.push({ name: FLINK_METRICS.operatorNumRecordsOut, labels: op(t, 'Source:_orders'), values: '1000+180x120' });
   }
   for (let k = 0; k < (options.costP ?? 2); k++) {
     const t = task(cost, k);
@@ -86,6 +90,31 @@ describe('the default queries on real Flink and kafka_exporter series (promtool)
   it('throughput: the source operator\'s output rate when the Kafka reader rate is absent, never the source task\'s 0 input rate', () => {
     expectValue(runningJob(), 'throughput', 400);
     expectValue(runningJob({ consumedRate: true }), 'throughput', 420);
+  });
+
+  it('throughput: the output counter\'s rate over phoebe\'s window before any per-second gauge (they lag a minute behind a rescale)', () => {
+    expectValue(runningJob({ consumedRate: true, outCounter: true }), 'throughput', 360);
+  });
+
+  it('lag and arrival: the topic\'s end offsets (broker JMX, as Strimzi names them) minus the job\'s position, partition by partition', () => {
+    const position = (partition: number, offset: number, jobId = JOB.job_id as string): Series =>
+      flat(FLINK_METRICS.kafkaSourceCurrentOffset, { ...op(task('Source:_orders', partition % 2, 0, jobId), 'Source:_orders'), topic: 'orders', partition: String(partition) }, offset);
+    const end = (partition: number): Series => ({
+      name: KAFKA_METRICS.brokerLogEndOffset, labels: { instance: '127.0.0.1:9404', job: 'kafka', topic: 'orders', partition: String(partition) }, values: '100000+1000x120',
+    });
+    // At 90 s each end offset is 190,000 and grows 1,000/s.
+    const series = [
+      ...runningJob(), end(0), end(1), end(2),
+      position(0, 150_000), position(1, 170_000),
+      // A reader that has not read partition 2 since its restart: not 190,000 records of backlog.
+      position(2, -1),
+      // The old job's last value of partition 0, still in the lookback: the newer position counts.
+      position(0, 120_000, 'b'.repeat(32)),
+      // pendingRecords (the consumer's lag at its last fetch) far below the truth.
+      flat(FLINK_METRICS.pendingRecords, op(task('Source:_orders', 0), 'Source:_orders'), 5000),
+    ];
+    expectValue(series, 'lag', 40_000 + 20_000);
+    expectValue(series, 'arrivalRate', 3000);
   });
 
   it('lag: Flink\'s pendingRecords before kafka_exporter\'s checkpoint-committed lag; -1 (unknown) is not a negative backlog', () => {

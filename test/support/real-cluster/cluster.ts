@@ -24,6 +24,8 @@ export interface RealClusterOptions {
   taskManagers?: number;
   slotsPerTaskManager?: number;
   scheduler?: SchedulerType;
+  /** Extra Flink config.yaml entries (flat keys), also after restartFlink. */
+  flinkConfig?: Record<string, string>;
   /** Keep the run directory (logs, checkpoints) after stop. Default: $PHOEBE_KEEP_RUN_DIR=1. */
   keepDir?: boolean;
 }
@@ -113,12 +115,12 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
 
     flink = await startFlinkCluster({
       dir: join(dir, 'flink-0'), line: options.line, taskManagers: options.taskManagers,
-      slotsPerTaskManager: options.slotsPerTaskManager, scheduler: options.scheduler,
+      slotsPerTaskManager: options.slotsPerTaskManager, scheduler: options.scheduler, config: options.flinkConfig,
     });
     const flinkMillis = flink.startMillis;
     const t2 = Date.now();
     prometheus = await startPrometheus({
-      targets: [...flink.metricsTargets, ...(exporter ? [exporter.target] : [])],
+      targets: [...flink.metricsTargets, broker.metricsTarget, ...(exporter ? [exporter.target] : [])],
       scrapeIntervalSeconds: 1,
       jobName: 'real-cluster',
     });
@@ -133,7 +135,7 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
       flink = undefined;
       flink = await startFlinkCluster({
         dir: join(dir, `flink-${++restarts}`), line: options.line, taskManagers: options.taskManagers,
-        slotsPerTaskManager: options.slotsPerTaskManager, scheduler, ports: previous.ports,
+        slotsPerTaskManager: options.slotsPerTaskManager, scheduler, ports: previous.ports, config: options.flinkConfig,
       });
       return flink;
     };

@@ -99,6 +99,16 @@ function configYaml(options: FlinkClusterOptions, ports: FlinkPorts, dir: string
     'state.savepoints.dir': `file://${join(dir, 'savepoints')}`,
     'metrics.reporter.prom.factory.class': 'org.apache.flink.metrics.prometheus.PrometheusReporterFactory',
     'jobmanager.scheduler': scheduler,
+    // A TaskManager killed with SIGKILL is declared lost after heartbeat.timeout (default 50 s):
+    // shorter, so the job restarts on the remaining TaskManager within seconds, as on a
+    // Kubernetes cluster whose pod is gone.
+    'heartbeat.interval': '2000',
+    'heartbeat.timeout': '10000',
+    // Restarts after a failure: explicit, so the restart downtime measured is Flink's, not a
+    // backoff grown over earlier failures.
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': '1000',
+    'restart-strategy.fixed-delay.delay': '1s',
     // The adaptive scheduler waits 30 s between rescales by default (1.20: scaling-interval.min;
     // 2.x: executing.cooldown-after-rescaling); the test rescales right after the job starts.
     'jobmanager.adaptive-scheduler.scaling-interval.min': '1s',

@@ -24,6 +24,8 @@ export interface KafkaBroker {
   readonly logFile: string;
   /** The broker's class path (kafka-clients and logging jars for the Java tools). */
   readonly classpath: readonly string[];
+  /** host:port of the broker's Prometheus JMX exporter (log end offsets per partition). */
+  readonly metricsTarget: string;
   stop(): Promise<void>;
 }
 
@@ -58,8 +60,24 @@ function sleep(ms: number): Promise<void> {
 export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   const version = options.version ?? process.env.PHOEBE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
   mkdirSync(options.dir, { recursive: true });
-  const classpath = await mavenClasspath(join(jobProjectDir, 'classpaths', 'kafka-broker'), { 'kafka.version': version }, options.dir);
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const resolved = await mavenClasspath(join(jobProjectDir, 'classpaths', 'kafka-broker'), { 'kafka.version': version }, options.dir);
+  const agent = resolved.find((jar) => /\/jmx_prometheus_javaagent-[^/]*\.jar$/.test(jar));
+  if (!agent) throw new Error('jmx_prometheus_javaagent is not in the kafka-broker class path');
+  const classpath = resolved.filter((jar) => jar !== agent);
+  const [port, controllerPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  // The partitions' log end offsets under the name Strimzi's metrics configuration gives them
+  // (kafka_log_log_logendoffset{topic,partition}); nothing else, to keep the scrape small.
+  const jmxConfig = join(options.dir, 'jmx-exporter.yaml');
+  writeFileSync(jmxConfig, [
+    'lowercaseOutputName: true',
+    'includeObjectNames: ["kafka.log:type=Log,name=LogEndOffset,*"]',
+    'rules:',
+    '  - pattern: "kafka.log<type=Log, name=LogEndOffset, topic=(.+), partition=(.+)><>Value"',
+    '    name: kafka_log_log_logendoffset',
+    '    type: GAUGE',
+    '    labels: { topic: "$1", partition: "$2" }',
+    '',
+  ].join('\n'));
   const config = join(options.dir, 'server.properties');
   writeFileSync(config, [
     'process.roles=broker,controller',
@@ -104,7 +122,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   const proc = startProcess({
     name: 'kafka',
     command: javaBinary(),
-    args: [...jvm, 'kafka.Kafka', config],
+    args: [`-javaagent:${agent}=127.0.0.1:${metricsPort}:${jmxConfig}`, ...jvm, 'kafka.Kafka', config],
     logFile: join(options.dir, 'kafka.out'),
   });
   const stop = async (): Promise<void> => { await proc.stop(15_000); };
@@ -120,5 +138,5 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
     }
     await sleep(200);
   }
-  return { bootstrapServers: `127.0.0.1:${port}`, port, version, process: proc, logFile, classpath, stop };
+  return { bootstrapServers: `127.0.0.1:${port}`, port, version, process: proc, logFile, classpath, metricsTarget: `127.0.0.1:${metricsPort}`, stop };
 }

@@ -67,6 +67,8 @@ export interface ManagedProcess {
   tail(chars?: number): string;
   /** SIGTERM to the group, SIGKILL after `graceMs` (default 10 s). Idempotent. */
   stop(graceMs?: number): Promise<ExitInfo>;
+  /** SIGKILL to the group at once, as a crashed machine or an OOM kill would end it; resolves on exit. */
+  kill(): Promise<ExitInfo>;
 }
 
 const live = new Map<number, ManagedProcess>();
@@ -153,6 +155,11 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
         return killed ?? { code: null, signal: 'SIGKILL' };
       })();
       return stopping;
+    },
+    kill: async () => {
+      if (exitInfo) return exitInfo;
+      killGroup(pid, 'SIGKILL');
+      return (await within(exited, 5000)) ?? { code: null, signal: 'SIGKILL' };
     },
   };
   live.set(pid, managed);

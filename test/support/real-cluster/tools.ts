@@ -66,6 +66,44 @@ export function groupOffsets(ctx: ToolsContext, topic: string, group: string): P
   return kafkaTool(ctx, 'offsets', ['--topic', topic, '--group', group], 60_000);
 }
 
+export interface OffsetSample extends GroupOffsets {
+  /** Unix ms. */
+  t: number;
+}
+
+export interface OffsetWatch {
+  /** The samples so far, oldest first. */
+  samples(): OffsetSample[];
+  stop(): Promise<void>;
+}
+
+/** End and committed offsets every `everyMs` for `seconds`, from one JVM (see KafkaTools offsets). */
+export function watchOffsets(ctx: ToolsContext, topic: string, group: string, everyMs: number, seconds: number, name: string): OffsetWatch {
+  const out = join(ctx.dir, `offsets-${name}.out`);
+  const proc = startProcess({
+    name: `offsets ${name}`,
+    command: javaBinary(),
+    args: toolArgs(ctx, 'dev.phoebe.flinkjob.KafkaTools', [
+      'offsets', '--bootstrap-servers', ctx.bootstrapServers, '--topic', topic, '--group', group,
+      '--every-ms', String(everyMs), '--seconds', String(seconds),
+    ], join(ctx.dir, `offsets-${name}.log`)),
+    logFile: out,
+    lifetimeSeconds: seconds + 120,
+  });
+  return {
+    samples: () => {
+      let text = '';
+      try {
+        text = readFileSync(out, 'utf8');
+      } catch {
+        return [];
+      }
+      return text.split('\n').filter((l) => l.startsWith('{"t"')).map((l) => JSON.parse(l) as OffsetSample);
+    },
+    stop: async () => { await proc.stop(5000); },
+  };
+}
+
 export interface GeneratorOptions {
   topic: string;
   trace: string;

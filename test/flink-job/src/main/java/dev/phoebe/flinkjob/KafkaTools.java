@@ -30,8 +30,10 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *       reads T with isolation.level=read_committed from the beginning until every seq in
  *       [0, N) has been seen and the committed end is reached (or the timeout), and counts
  *       records, distinct seqs, duplicates, seqs outside [0, N) and missing seqs
- *   offsets --bootstrap-servers B --topic T --group G
- *       the ground truth for lag: end offsets and the group's committed offsets, summed
+ *   offsets --bootstrap-servers B --topic T --group G [--every-ms M --seconds S]
+ *       the ground truth for lag: end offsets and the group's committed offsets, summed; with
+ *       --every-ms, one line (with "t", epoch ms) every M ms for S seconds, from one JVM (a JVM
+ *       start per sample would cost the 2 cores more than the sample is worth)
  */
 public final class KafkaTools {
     private KafkaTools() {}
@@ -132,20 +134,27 @@ public final class KafkaTools {
     private static void offsets(Args args) throws Exception {
         String topic = args.required("topic");
         String group = args.required("group");
+        long everyMs = args.getLong("every-ms", 0);
+        long until = System.currentTimeMillis() + 1000 * args.getLong("seconds", 0);
         try (Admin admin = admin(args.required("bootstrap-servers"))) {
             Set<TopicPartition> partitions = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
                     .get(topic).partitions().stream().map(p -> new TopicPartition(topic, p.partition()))
                     .collect(Collectors.toSet());
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             partitions.forEach(p -> latest.put(p, OffsetSpec.latest()));
-            long end = admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).values().stream()
-                    .mapToLong(info -> info.offset()).sum();
-            Map<TopicPartition, OffsetAndMetadata> committedMap = admin.listConsumerGroupOffsets(group)
-                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-            long committed = committedMap.entrySet().stream()
-                    .filter(e -> partitions.contains(e.getKey()) && e.getValue() != null)
-                    .mapToLong(e -> e.getValue().offset()).sum();
-            System.out.printf("{\"end\":%d,\"committed\":%d,\"lag\":%d}%n", end, committed, end - committed);
+            do {
+                long t = System.currentTimeMillis();
+                long end = admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).values().stream()
+                        .mapToLong(info -> info.offset()).sum();
+                Map<TopicPartition, OffsetAndMetadata> committedMap = admin.listConsumerGroupOffsets(group)
+                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                long committed = committedMap.entrySet().stream()
+                        .filter(e -> partitions.contains(e.getKey()) && e.getValue() != null)
+                        .mapToLong(e -> e.getValue().offset()).sum();
+                System.out.printf("{\"t\":%d,\"end\":%d,\"committed\":%d,\"lag\":%d}%n", t, end, committed, end - committed);
+                System.out.flush();
+                if (everyMs > 0) Thread.sleep(Math.max(0, t + everyMs - System.currentTimeMillis()));
+            } while (everyMs > 0 && System.currentTimeMillis() < until);
         }
     }
 }

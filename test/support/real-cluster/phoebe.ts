@@ -1,0 +1,94 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../prometheus-harness.js';
+import { repoRoot } from './maven.js';
+import { startProcess, type ManagedProcess } from './processes.js';
+
+/**
+ * `phoebe run` as a user starts it — the built CLI (npm run build), a YAML configuration — as a
+ * child of the real-cluster test, ended by the harness like every other process. Its log is
+ * pino's JSON lines; its status is GET /api/v1/status.
+ */
+
+export const PHOEBE_CLI = join(repoRoot, 'dist', 'src', 'cli', 'bin.js');
+
+export interface PhoebeLogLine {
+  /** Unix ms. */
+  time: number;
+  event?: string;
+  [key: string]: unknown;
+}
+
+export interface PhoebeProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly process: ManagedProcess;
+  /** Every JSON log line so far. */
+  log(): PhoebeLogLine[];
+  /** The lines of one event ('decision', 'rescale', 'hold', 'resume', …). */
+  events(event: string): PhoebeLogLine[];
+  status(): Promise<PhoebeStatus>;
+  stop(): Promise<void>;
+}
+
+export interface PhoebeStatus {
+  mode: string;
+  readiness: unknown;
+  dataQuality: { ok: boolean; reasons?: string[] };
+  lastDecision: null | { time: number; decision: { action: string; currentParallelism: number; recommendedParallelism: number; reason: string; inputs: { arrivalRate: number; lag: number } } };
+}
+
+/**
+ * Writes `config` (YAML text, without `exporter`) to <dir>/<name>.yaml, adds a free exporter
+ * port, starts `phoebe run` and waits until /healthz answers.
+ */
+export async function startPhoebe(dir: string, name: string, config: string, timeoutMs = 30_000): Promise<PhoebeProcess> {
+  const port = await freePort();
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `${config.trimEnd()}\nexporter: { listen: "127.0.0.1:${port}" }\n`);
+  const logFile = join(dir, `${name}.log`);
+  const proc = startProcess({
+    name,
+    command: process.execPath,
+    args: [PHOEBE_CLI, 'run', '--config', file],
+    logFile,
+    // The rescale journal (default <tmpdir>/phoebe) stays inside the run's directory.
+    env: { ...process.env, TMPDIR: dir },
+    lifetimeSeconds: 3600,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!proc.running()) throw new Error(`${name} exited:\n${proc.tail()}`);
+    try {
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) {
+      await proc.stop(5000);
+      throw new Error(`${name} did not answer /healthz within ${timeoutMs} ms:\n${proc.tail()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const log = (): PhoebeLogLine[] => {
+    let text = '';
+    try {
+      text = readFileSync(logFile, 'utf8');
+    } catch {
+      return [];
+    }
+    const lines: PhoebeLogLine[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(line) as PhoebeLogLine);
+      } catch { /* a line being written */ }
+    }
+    return lines;
+  };
+  return {
+    name, url, process: proc, log,
+    events: (event) => log().filter((l) => l.event === event),
+    status: async () => (await (await fetch(`${url}/api/v1/status`, { signal: AbortSignal.timeout(5000) })).json()) as PhoebeStatus,
+    stop: async () => { await proc.stop(30_000); },
+  };
+}
