@@ -28,8 +28,13 @@ export interface PhoebeProcess {
   /** The lines of one event ('decision', 'rescale', 'hold', 'resume', …). */
   events(event: string): PhoebeLogLine[];
   status(): Promise<PhoebeStatus>;
+  /** POST /api/v1/admin/force-parallelism: an operator's rescale through phoebe's gate and actuator. */
+  force(parallelism: number): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
 }
+
+/** The admin token every test phoebe gets (PHOEBE_ADMIN_TOKEN); its admin API is on only where the config enables it. */
+const ADMIN_TOKEN = 'real-cluster-test-admin-token';
 
 export interface PhoebeStatus {
   mode: string;
@@ -53,7 +58,7 @@ export async function startPhoebe(dir: string, name: string, config: string, tim
     args: [PHOEBE_CLI, 'run', '--config', file],
     logFile,
     // The rescale journal (default <tmpdir>/phoebe) stays inside the run's directory.
-    env: { ...process.env, TMPDIR: dir },
+    env: { ...process.env, TMPDIR: dir, PHOEBE_ADMIN_TOKEN: ADMIN_TOKEN },
     lifetimeSeconds: 3600,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -89,6 +94,13 @@ export async function startPhoebe(dir: string, name: string, config: string, tim
     name, url, process: proc, log,
     events: (event) => log().filter((l) => l.event === event),
     status: async () => (await (await fetch(`${url}/api/v1/status`, { signal: AbortSignal.timeout(5000) })).json()) as PhoebeStatus,
+    force: async (parallelism) => {
+      const response = await fetch(`${url}/api/v1/admin/force-parallelism`, {
+        method: 'POST', body: JSON.stringify({ parallelism }), signal: AbortSignal.timeout(5000),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      return { status: response.status, body: await response.json() };
+    },
     stop: async () => { await proc.stop(30_000); },
   };
 }

@@ -6,6 +6,8 @@ export interface RescaleMeasurement {
   mechanism: 'stop-with-savepoint + jar run' | 'in place (adaptive scheduler)';
   from: number;
   to: number;
+  /** Whose rescale: phoebe's planner, or an operator's through the admin API. */
+  by: 'planner' | 'admin API';
   /** Time the job was not RUNNING with every vertex RUNNING (REST API, polled every 200 ms). */
   downtimeMs: number;
   /** From phoebe's decision (its log) to the job RUNNING at the new parallelism (the rescale's log line). */
@@ -33,6 +35,8 @@ export interface LineReport {
   signals: SignalWindow[];
   parallelismChecks: Array<{ when: string; rest: number; signal: number; vertices: number[] }>;
   exactlyOnce: Array<{ step: string; sent: number; lost: number; duplicated: number }>;
+  /** Where the planner had not scaled down after the load fell, what it said. */
+  plannerHeldScaleDown: Array<{ at: string; decision: string; inputs: unknown }>;
 }
 
 const s = (ms: number): string => (Number.isFinite(ms) ? (ms / 1000).toFixed(1) : '–');
@@ -54,7 +58,7 @@ export function formatRealFlinkSection(lines: readonly LineReport[]): string {
       const mine = r.rescales.filter((x) => x.mechanism === mechanism);
       const down = mine.map((x) => x.downtimeMs);
       const toRunning = mine.map((x) => x.decisionToRunningMs).filter(Number.isFinite);
-      out.push(`| ${mechanism} | ${mine.map((x) => `${x.from}→${x.to}`).join(', ')} | ${s(median(down))} / ${s(Math.max(...down))} | ${s(median(toRunning))} / ${s(toRunning.length ? Math.max(...toRunning) : Number.NaN)} |`);
+      out.push(`| ${mechanism} | ${mine.map((x) => `${x.from}→${x.to} (${x.by})`).join(', ')} | ${s(median(down))} / ${s(Math.max(...down))} | ${s(median(toRunning))} / ${s(toRunning.length ? Math.max(...toRunning) : Number.NaN)} |`);
     }
     for (const restart of r.restarts) out.push(`| restart after ${restart.cause} | ${restart.restartsCounted} restart(s) counted | ${s(restart.downtimeMs)} | – |`);
     out.push('', '| signal window | arrival: phoebe / sent, rec/s (error) | lag: phoebe / Kafka end − committed, records (error) |', '|---|---|---|');
@@ -63,6 +67,10 @@ export function formatRealFlinkSection(lines: readonly LineReport[]): string {
     }
     const matching = r.parallelismChecks.filter((p) => p.rest === p.signal).length;
     out.push('', `Parallelism signal = REST API: ${matching} of ${r.parallelismChecks.length} checks (${r.parallelismChecks.map((p) => `${p.signal}/[${p.vertices.join(',')}]`).join('; ')}).`);
+    for (const held of r.plannerHeldScaleDown) {
+      const inputs = held.inputs as { arrivalRate?: number; forecastPeakUpper?: number } | undefined;
+      out.push(`Planner's scale-down not within a minute of the load falling (${held.at}): "${held.decision}" at ${inputs?.arrivalRate?.toFixed(0) ?? '?'} records/s arriving, forecast upper peak ${inputs?.forecastPeakUpper?.toFixed(0) ?? '?'} records/s; the admin API made it.`);
+    }
     const lost = r.exactlyOnce.reduce((a, e) => a + e.lost, 0);
     const duplicated = r.exactlyOnce.reduce((a, e) => a + e.duplicated, 0);
     const sent = r.exactlyOnce.at(-1)?.sent ?? 0;
