@@ -92,8 +92,7 @@ export abstract class JobManager {
     this.savepoints = new SavepointOperations(this.ids, this.savepointDirectory, this.savepointSeconds);
     this.history = new JobHistory(this.ids, scenario.name);
     this.vertexId = hex32Of(`${scenario.name}/vertex/${JOB_VERTEX_NAME}`);
-    // A chain's vertex id is its head operator's id: here the source's.
-    this.sourceOperatorId = this.vertexId;
+    this.sourceOperatorId = this.vertexId; // a chain's vertex id is its head operator's id
     this.processOperatorId = hex32Of(`${scenario.name}/operator/${PROCESS_OPERATOR_NAME}`);
     const jarUuid = this.ids.uid('jar');
     this.jarId = `${jarUuid}_${JAR_NAME}`;
