@@ -51,7 +51,8 @@ function jobOverview(cluster: LiveCluster, job: LiveJob): Record<string, unknown
   };
 }
 
-function jobDetails(cluster: LiveCluster, job: LiveJob): Record<string, unknown> {
+/** GET /jobs/:jobid. */
+export function jobDetails(cluster: LiveCluster, job: LiveJob): Record<string, unknown> {
   const state = cluster.jobState(job);
   const t = times(cluster, job);
   const p = cluster.jobParallelism(job);
@@ -103,7 +104,8 @@ function jobDetails(cluster: LiveCluster, job: LiveJob): Record<string, unknown>
         optimizer_properties: {},
       }],
     },
-    schedulerType: cluster.scheduler === 'adaptive' ? 'Adaptive' : 'Default',
+    // Flink 2.x names the job's scheduler here; 1.20 does not.
+    ...(cluster.flinkVersion === '1.20' ? {} : { schedulerType: cluster.scheduler === 'adaptive' ? 'Adaptive' : 'Default' }),
   };
 }
 

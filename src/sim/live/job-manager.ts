@@ -1,7 +1,7 @@
 import type { Scenario } from '../../config/scenario.js';
 import { Twin } from '../twin.js';
 import {
-  FlinkRestError, JAR_NAME, checkParallelism, requestedUpperBound, requireAdaptive, JOB_VERTEX_NAME, SOURCE_OPERATOR_NAME,
+  FlinkRestError, JAR_NAME, checkParallelism, requestedUpperBound, requireAdaptive, JOB_VERTEX_NAME, PROCESS_OPERATOR_NAME,
   type ClusterFaultHooks, type FlinkJobState, type LiveJob, type SavepointStatus, type Scheduler,
 } from './flink-job.js';
 import { HEX32, IdSource, hex32Of } from './ids.js';
@@ -92,8 +92,8 @@ export abstract class JobManager {
     this.savepoints = new SavepointOperations(this.ids, this.savepointDirectory, this.savepointSeconds);
     this.history = new JobHistory(this.ids, scenario.name);
     this.vertexId = hex32Of(`${scenario.name}/vertex/${JOB_VERTEX_NAME}`);
-    this.sourceOperatorId = hex32Of(`${scenario.name}/operator/${SOURCE_OPERATOR_NAME}`);
-    this.processOperatorId = this.vertexId;
+    this.sourceOperatorId = this.vertexId; // a chain's vertex id is its head operator's id
+    this.processOperatorId = hex32Of(`${scenario.name}/operator/${PROCESS_OPERATOR_NAME}`);
     const jarUuid = this.ids.uid('jar');
     this.jarId = `${jarUuid}_${JAR_NAME}`;
     this.twin = new Twin(scenario, options.arrivals, { seed: options.seed, startTime: options.traceStartTime ?? 0 });

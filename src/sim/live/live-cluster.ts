@@ -21,7 +21,14 @@ export interface LiveClusterOptions extends JobManagerOptions {
   partitions?: number;
   topic?: string;
   consumerGroup?: string;
+  /**
+   * The Flink release whose REST shapes to serve (default '2'): 1.20 has no `schedulerType` in
+   * GET /jobs/:jobid, 2.x has, and a client must cope with both.
+   */
+  flinkVersion?: FlinkRelease;
 }
+
+export type FlinkRelease = '1.20' | '2';
 
 /**
  * The live twin's state: one Flink job on one Kafka topic (a Twin), seen through the APIs a
@@ -63,6 +70,7 @@ export class LiveCluster extends JobManager {
   readonly partitions: number;
   readonly topic: string;
   readonly consumerGroup: string;
+  readonly flinkVersion: FlinkRelease;
   readonly kube: KubeStore;
 
   private syncedReplicas: number;
@@ -78,6 +86,7 @@ export class LiveCluster extends JobManager {
     this.partitions = options.partitions ?? 8;
     this.topic = options.topic ?? 'events';
     this.consumerGroup = options.consumerGroup ?? 'phoebe-demo';
+    this.flinkVersion = options.flinkVersion ?? '2';
     this.syncedReplicas = this.twin.parallelism;
     this.kube = new KubeStore(() => this.nowMs, this.idNamespace);
 

@@ -1,29 +1,64 @@
 import { Router } from 'express';
-import { FLINK_METRICS, KAFKA_METRICS } from '../../observe/exporter-metrics.js';
+import { FLINK_METRICS, KAFKA_METRICS } from './flink-metric-names.js';
+import { hex32Of } from './ids.js';
+import { consumerGroupLags, endOffsets, sourceHasFetched } from './kafka-source.js';
 import { JOB_VERTEX_NAME, PROCESS_OPERATOR_NAME, SOURCE_OPERATOR_NAME, type LiveCluster } from './live-cluster.js';
 
 /**
  * GET /metrics: the job's Flink and Kafka metrics in the Prometheus text format (0.0.4), under
- * the names and labels of the Flink Prometheus reporter and kafka_exporter
- * (src/observe/exporter-metrics.ts), for the latest simulated second.
+ * the names and labels of Flink's PrometheusReporter and kafka_exporter
+ * (src/observe/exporter-metrics.ts, src/sim/live/flink-metric-names.ts), for the latest simulated
+ * second. The shapes are those a real Flink 1.20/2.x session cluster with a FLIP-27 KafkaSource
+ * was seen to publish, so that queries written against the twin read a real cluster the same way.
  *
+ * - Label values of the Flink series are sanitised as the reporter does: every character outside
+ *   [A-Za-z0-9_:] becomes `_` (task_name="Source:_events____Process", job_name, host and tm_id
+ *   too). The summary's own `quantile` label is not a Flink variable and is left as it is;
+ *   kafka_exporter's labels are not sanitised either.
  * - Task and operator scope: one series per subtask, only while the job's tasks run (a job that
  *   is restarting, initializing or stopped has no subtasks, so these series disappear, as on a
- *   real cluster). busy/backPressured ms/s are the twin's; numRecordsInPerSecond and
- *   records_consumed_rate are throughput/p; pendingRecords is lag/p. The latency-marker
- *   histogram lives on the TaskManagers too, so it disappears with the tasks; its quantiles
- *   0.5/0.95/0.99 all carry the twin's end-to-end latency (ms).
+ *   real cluster), each with task_attempt_num (restarts of the job) and task_attempt_id
+ *   (`<execution graph id>_<task_id>_<subtask_index>_<attempt>`, the graph id fixed per job).
+ *   busy/backPressured ms/s are the twin's. The one vertex chains the source and Process: its
+ *   task-level numRecordsInPerSecond is 0, as a FLIP-27 source task's reads on a real cluster
+ *   (the source reads from Kafka, not from an input gate); the records it reads show as the
+ *   source operator's numRecordsOutPerSecond and records_consumed_rate, and as Process's
+ *   operator numRecordsIn/OutPerSecond, all throughput/p (the source operator's input is 0).
+ *   The source operator is the chain head, so its operator_id is the vertex id.
+ * - pendingRecords (lag/p) appears only once the source readers have fetched records since
+ *   their tasks started (a reader registers it on its first non-empty fetch): after every
+ *   (re)start it is absent until the first second with throughput, and stays absent on an idle
+ *   topic.
+ * - Latency markers: the histogram lives on the TaskManagers, so it disappears with the tasks;
+ *   Flink's summary carries the quantiles 0, 0.5, 0.75, 0.95, 0.98, 0.99, 0.999 and 1.0. The
+ *   twin models one end-to-end latency (ms), so every quantile carries it: whichever quantile a
+ *   query reads gives the twin's latency, and the quantiles do not decrease.
  * - Job scope (JobManager): numRestarts (per job), uptime (ms since RUNNING, 0 while down),
  *   lastCheckpointDuration, numberOfCompletedCheckpoints (per job) — always present, labelled
  *   with the current job id (a new id after a resubmission).
- * - kafka_exporter: cumulative arrivals as the newest offset and the lag, spread over the
- *   topic's partitions — always present.
+ * - kafka_exporter, always present: the newest offset per partition (cumulative arrivals spread
+ *   over the partitions) and the consumer group's lag, which is end offset − committed offset:
+ *   the KafkaSource commits only when a checkpoint completes, so the lag is the true backlog
+ *   plus a sawtooth of what was read since the last checkpoint, and -1 before the group's first
+ *   checkpoint (no committed offset) — see kafka-source.ts.
  * With speed X, rates are × X and durations ÷ X (a job X times faster); records are unchanged.
  */
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/** The quantile labels of Flink's latency summary, as the reporter writes them. */
+export const LATENCY_QUANTILES = ['0', '0.5', '0.75', '0.95', '0.98', '0.99', '0.999', '1.0'] as const;
+
 type Labels = Record<string, string>;
+
+/** Flink's PrometheusReporter's label values: every character outside [A-Za-z0-9_:] becomes `_`. */
+export function sanitiseLabelValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9_:]/g, '_');
+}
+
+function sanitised(labels: Labels): Labels {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, sanitiseLabelValue(v)]));
+}
 
 class Exposition {
   private readonly lines: string[] = [];
@@ -52,82 +87,82 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-/** Splits a whole number of records over n partitions, the first ones taking the remainder. */
-function spread(total: number, n: number): number[] {
-  const whole = Math.max(0, Math.floor(total));
-  const base = Math.floor(whole / n);
-  const rest = whole - base * n;
-  return Array.from({ length: n }, (_, k) => base + (k < rest ? 1 : 0));
+/** The series of the job's tasks and operators, while its tasks run. */
+function renderTasks(cluster: LiveCluster, out: Exposition, at: (column: Float64Array) => number): void {
+  const job = cluster.currentJob;
+  const record = cluster.twin.record;
+  const p = cluster.jobParallelism(job);
+  const attempt = String(cluster.restartsOf(job));
+  const executionGraphId = hex32Of(`${job.id}/execution-graph`);
+  const subtasks = Array.from({ length: p }, (_, k) => sanitised({
+    host: `${cluster.name}-taskmanager-1-${k + 1}`,
+    tm_id: `${cluster.name}-taskmanager-1-${k + 1}`,
+    job_id: job.id,
+    job_name: job.name,
+    task_id: cluster.vertexId,
+    task_name: JOB_VERTEX_NAME,
+    task_attempt_id: `${executionGraphId}_${cluster.vertexId}_${k}_${attempt}`,
+    task_attempt_num: attempt,
+    subtask_index: String(k),
+  }));
+  const perTask = (value: number): [Labels, number][] => subtasks.map((labels) => [labels, value]);
+  const perOperator = (operators: [id: string, name: string, value: number][]): [Labels, number][] =>
+    operators.flatMap(([id, name, value]) => subtasks.map((labels): [Labels, number] =>
+      [{ ...labels, ...sanitised({ operator_id: id, operator_name: name }) }, value]));
+  const source = cluster.sourceOperatorId;
+  const process = cluster.processOperatorId;
+  const speed = cluster.speed;
+  const throughputPerSubtask = (at(record.throughput) * speed) / p;
+
+  out.family(FLINK_METRICS.busyTimeMsPerSecond, 'gauge', 'busyTimeMsPerSecond (scope: taskmanager_job_task)', perTask(at(record.busyTimeMsPerSecond)));
+  out.family(FLINK_METRICS.backPressuredTimeMsPerSecond, 'gauge', 'backPressuredTimeMsPerSecond (scope: taskmanager_job_task)', perTask(at(record.backPressuredTimeMsPerSecond)));
+  // A FLIP-27 source task has no input gate: its task-level input rate is 0.
+  out.family(FLINK_METRICS.numRecordsInPerSecond, 'gauge', 'numRecordsInPerSecond (scope: taskmanager_job_task)', perTask(0));
+  out.family(FLINK_METRICS.operatorNumRecordsInPerSecond, 'gauge', 'numRecordsInPerSecond (scope: taskmanager_job_task_operator)',
+    perOperator([[source, SOURCE_OPERATOR_NAME, 0], [process, PROCESS_OPERATOR_NAME, throughputPerSubtask]]));
+  out.family(FLINK_METRICS.operatorNumRecordsOutPerSecond, 'gauge', 'numRecordsOutPerSecond (scope: taskmanager_job_task_operator)',
+    perOperator([[source, SOURCE_OPERATOR_NAME, throughputPerSubtask], [process, PROCESS_OPERATOR_NAME, throughputPerSubtask]]));
+  out.family(FLINK_METRICS.kafkaRecordsConsumedRate, 'gauge', 'records_consumed_rate (scope: taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer)',
+    perOperator([[source, SOURCE_OPERATOR_NAME, throughputPerSubtask]]));
+  if (sourceHasFetched(cluster)) {
+    out.family(FLINK_METRICS.pendingRecords, 'gauge', 'pendingRecords (scope: taskmanager_job_task_operator)',
+      perOperator([[source, SOURCE_OPERATOR_NAME, at(record.lag) / p]]));
+  }
+
+  const latencyMs = (at(record.latencySeconds) * 1000) / speed;
+  const runningSeconds = job.runningSince === undefined ? 0 : cluster.elapsed - job.runningSince;
+  const latency: [Labels, number, string?][] = [];
+  for (const labels of subtasks) {
+    const base = sanitised({
+      host: labels.host as string, tm_id: labels.tm_id as string, job_id: job.id, job_name: job.name,
+      source_id: source, operator_id: process, operator_subtask_index: labels.subtask_index as string,
+    });
+    for (const quantile of LATENCY_QUANTILES) latency.push([{ ...base, quantile }, latencyMs]);
+    latency.push([base, runningSeconds, '_count']);
+  }
+  out.family(FLINK_METRICS.latency, 'summary', `latency (scope: taskmanager_job_latency_source_id_operator_id_operator_subtask_index), operator ${PROCESS_OPERATOR_NAME}`, latency);
 }
 
 export function renderMetrics(cluster: LiveCluster): string {
   const job = cluster.currentJob;
-  const record = cluster.twin.record;
   const i = cluster.elapsed - 1;
   const at = (column: Float64Array): number => (i >= 0 ? (column[i] as number) : 0);
-  const speed = cluster.speed;
   const out = new Exposition();
 
-  const jmHost = `${cluster.name}-jobmanager`;
-  const jobLabels: Labels = { host: jmHost, job_id: job.id, job_name: job.name };
+  if (cluster.tasksRunning()) renderTasks(cluster, out, at);
 
-  if (cluster.tasksRunning()) {
-    const p = cluster.jobParallelism(job);
-    const attempt = String(cluster.restartsOf(job));
-    const subtasks = Array.from({ length: p }, (_, k) => {
-      const tm = `${cluster.name}-taskmanager-1-${k + 1}`;
-      const labels: Labels = {
-        host: tm.replace(/[.-]/g, '_'),
-        tm_id: tm,
-        job_id: job.id,
-        job_name: job.name,
-        task_id: cluster.vertexId,
-        task_name: JOB_VERTEX_NAME,
-        task_attempt_num: attempt,
-        subtask_index: String(k),
-      };
-      return labels;
-    });
-    const perTask = (value: number): [Labels, number][] => subtasks.map((labels) => [labels, value]);
-    const perOperator = (operatorId: string, operatorName: string, value: number): [Labels, number][] =>
-      subtasks.map((labels) => [{ ...labels, operator_id: operatorId, operator_name: operatorName }, value]);
-    const throughputPerSubtask = (at(record.throughput) * speed) / p;
-
-    out.family(FLINK_METRICS.busyTimeMsPerSecond, 'gauge', 'busyTimeMsPerSecond (scope: taskmanager_job_task)', perTask(at(record.busyTimeMsPerSecond)));
-    out.family(FLINK_METRICS.backPressuredTimeMsPerSecond, 'gauge', 'backPressuredTimeMsPerSecond (scope: taskmanager_job_task)', perTask(at(record.backPressuredTimeMsPerSecond)));
-    out.family(FLINK_METRICS.numRecordsInPerSecond, 'gauge', 'numRecordsInPerSecond (scope: taskmanager_job_task)', perTask(throughputPerSubtask));
-    out.family(FLINK_METRICS.kafkaRecordsConsumedRate, 'gauge', 'records_consumed_rate (scope: taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer)',
-      perOperator(cluster.sourceOperatorId, SOURCE_OPERATOR_NAME, throughputPerSubtask));
-    out.family(FLINK_METRICS.pendingRecords, 'gauge', 'pendingRecords (scope: taskmanager_job_task_operator)',
-      perOperator(cluster.sourceOperatorId, SOURCE_OPERATOR_NAME, at(record.lag) / p));
-
-    const latencyMs = (at(record.latencySeconds) * 1000) / speed;
-    const runningSeconds = job.runningSince === undefined ? 0 : cluster.elapsed - job.runningSince;
-    const latency: [Labels, number, string?][] = [];
-    for (const labels of subtasks) {
-      const base: Labels = {
-        host: labels.host as string, tm_id: labels.tm_id as string, job_id: job.id, job_name: job.name,
-        source_id: cluster.sourceOperatorId, operator_id: cluster.processOperatorId, operator_subtask_index: labels.subtask_index as string,
-      };
-      for (const quantile of ['0.5', '0.95', '0.99']) latency.push([{ ...base, quantile }, latencyMs]);
-      latency.push([base, runningSeconds, '_count']);
-    }
-    out.family(FLINK_METRICS.latency, 'summary', `latency (scope: taskmanager_job_latency_source_id_operator_id_operator_subtask_index), operator ${PROCESS_OPERATOR_NAME}`, latency);
-  }
-
+  const jobLabels = sanitised({ host: `${cluster.name}-jobmanager`, job_id: job.id, job_name: job.name });
   out.family(FLINK_METRICS.numRestarts, 'gauge', 'numRestarts (scope: jobmanager_job)', [[jobLabels, cluster.restartsOf(job)]]);
   out.family(FLINK_METRICS.uptime, 'gauge', 'uptime (scope: jobmanager_job)', [[jobLabels, cluster.uptimeMs(job)]]);
   out.family(FLINK_METRICS.lastCheckpointDuration, 'gauge', 'lastCheckpointDuration (scope: jobmanager_job)',
     [[jobLabels, job.checkpoints > 0 ? cluster.checkpointDurationMs : 0]]);
   out.family(FLINK_METRICS.numberOfCompletedCheckpoints, 'gauge', 'numberOfCompletedCheckpoints (scope: jobmanager_job)', [[jobLabels, job.checkpoints]]);
 
-  const partitions = cluster.partitions;
-  const offsets = spread(cluster.cumulativeArrivalRecords, partitions);
-  const lags = spread(Math.round(at(record.lag)), partitions);
+  // kafka_exporter does not sanitise: topic and consumer group as they are.
   out.family(KAFKA_METRICS.topicPartitionCurrentOffset, 'gauge', 'Current Offset of a Broker at Topic/Partition',
-    offsets.map((offset, k) => [{ partition: String(k), topic: cluster.topic }, offset]));
+    endOffsets(cluster).map((offset, k) => [{ partition: String(k), topic: cluster.topic }, offset]));
   out.family(KAFKA_METRICS.consumerGroupLag, 'gauge', 'Current Approximate Lag of a ConsumerGroup at Topic/Partition',
-    lags.map((lag, k) => [{ consumergroup: cluster.consumerGroup, partition: String(k), topic: cluster.topic }, lag]));
+    consumerGroupLags(cluster).map((lag, k) => [{ consumergroup: cluster.consumerGroup, partition: String(k), topic: cluster.topic }, lag]));
   return out.text();
 }
 

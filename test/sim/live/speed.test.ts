@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLINK_METRICS, KAFKA_METRICS } from '../../../src/observe/exporter-metrics.js';
+import { FLINK_METRICS, KAFKA_METRICS } from '../../../src/sim/live/flink-metric-names.js';
 import { renderMetrics } from '../../../src/sim/live/metrics-exposition.js';
 import type { LiveCluster } from '../../../src/sim/live/live-cluster.js';
 import { START_MS, advanceToSecond, makeCluster } from '../../support/live-cluster-harness.js';
@@ -31,7 +31,8 @@ describe('live twin --speed', () => {
       expect(a.get(name), name).toBeGreaterThan(0);
       expect(b.get(name), name).toBeCloseTo((a.get(name) as number) * factor, 6);
     };
-    times(FLINK_METRICS.numRecordsInPerSecond, 10);
+    times(FLINK_METRICS.operatorNumRecordsOutPerSecond, 10);
+    times(FLINK_METRICS.operatorNumRecordsInPerSecond, 10);
     times(FLINK_METRICS.kafkaRecordsConsumedRate, 10);
     times(FLINK_METRICS.busyTimeMsPerSecond, 1);
     times(FLINK_METRICS.pendingRecords, 1);

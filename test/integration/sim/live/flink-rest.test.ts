@@ -188,6 +188,14 @@ describe('live twin Flink REST API', () => {
     expect(cluster.restartsOf(cluster.currentJob)).toBe(1);
   });
 
+  it('as Flink 1.20 (flinkVersion), GET /jobs/:jobid has no schedulerType and is still valid against the spec', async () => {
+    const h = await open(makeCluster({ scheduler: 'adaptive', flinkVersion: '1.20' }));
+    advanceToSecond(h.cluster, 5);
+    const details = await getValid(h, `/jobs/${h.cluster.currentJob.id}`, '/jobs/{jobid}');
+    expect(details).toMatchObject({ state: 'RUNNING' });
+    expect(details).not.toHaveProperty('schedulerType');
+  });
+
   it('refuses resource requirements under the default scheduler, as Flink does', async () => {
     const h = await open(makeCluster());
     const jobId = h.cluster.currentJob.id;

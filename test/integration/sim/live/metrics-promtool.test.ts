@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FLINK_METRICS } from '../../../../src/observe/exporter-metrics.js';
+import { FLINK_METRICS } from '../../../../src/sim/live/flink-metric-names.js';
 import { advanceToSecond, makeCluster, startHarness } from '../../../support/live-cluster-harness.js';
 
 const promtool = ['/usr/bin/promtool', 'promtool'].find((p) => p === 'promtool' ? spawnSync('promtool', ['--version']).status === 0 : existsSync(p));
