@@ -11,7 +11,7 @@ import {
   getJob, runJar, stopWithSavepoint, uploadJar, waitForCheckpoints, waitForJobRunning, waitForJobState, type JobDetails,
 } from '../../support/real-cluster/flink-rest.js';
 import { cacheDir, FLINK_LINES, repoRoot } from '../../support/real-cluster/maven.js';
-import { startPhoebe, type PhoebeLogLine, type PhoebeProcess } from '../../support/real-cluster/phoebe.js';
+import { ADMIN_TOKEN, startPhoebe, type PhoebeLogLine, type PhoebeProcess } from '../../support/real-cluster/phoebe.js';
 import { liveProcesses } from '../../support/real-cluster/processes.js';
 import { instant, metricNames, range } from '../../support/real-cluster/prom-query.js';
 import { formatRealFlinkSection, type LineReport, type RescaleMeasurement } from '../../support/real-cluster/report.js';
@@ -121,7 +121,7 @@ for (const lineName of LINES) {
       'admin: { enabled: true }',
     ].join('\n');
     /** The queries phoebe runs, from the same configuration as phoebe parses it. */
-    const phoebeQueries = () => parsePhoebeConfig(phoebeConfig('recommend', 0), 'queries', {}, { checkFiles: false }).queries;
+    const phoebeQueries = () => parsePhoebeConfig(phoebeConfig('recommend', 0), 'queries', { PHOEBE_ADMIN_TOKEN: ADMIN_TOKEN }, { checkFiles: false }).queries;
 
     const generate = (name: string, trace: string, seconds: number): { run: GeneratorRun; startedMs: number } => {
       const startedMs = Date.now();

@@ -34,7 +34,7 @@ export interface PhoebeProcess {
 }
 
 /** The admin token every test phoebe gets (PHOEBE_ADMIN_TOKEN); its admin API is on only where the config enables it. */
-const ADMIN_TOKEN = 'real-cluster-test-admin-token';
+export const ADMIN_TOKEN = 'real-cluster-test-admin-token';
 
 export interface PhoebeStatus {
   mode: string;
