@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { FLINK_METRICS, KAFKA_METRICS } from './flink-metric-names.js';
 import { hex32Of } from './ids.js';
-import { consumerGroupLags, endOffsets, sourceHasFetched } from './kafka-source.js';
+import { consumerGroupLags, endOffsets, readerOffsets, recordsSinceStart, spread } from './kafka-source.js';
 import { JOB_VERTEX_NAME, PROCESS_OPERATOR_NAME, SOURCE_OPERATOR_NAME, type LiveCluster } from './live-cluster.js';
 
 /**
@@ -25,6 +25,16 @@ import { JOB_VERTEX_NAME, PROCESS_OPERATOR_NAME, SOURCE_OPERATOR_NAME, type Live
  *   source operator's numRecordsOutPerSecond and records_consumed_rate, and as Process's
  *   operator numRecordsIn/OutPerSecond, all throughput/p (the source operator's input is 0).
  *   The source operator is the chain head, so its operator_id is the vertex id.
+ * - numRecordsOut of both operators: a counter (a gauge, as the reporter types Flink counters)
+ *   per subtask, the records emitted since the tasks started, throughput split evenly over the
+ *   subtasks; it starts from 0 with every (re)start, as each task attempt has its own.
+ * - The source readers' KafkaSourceReader_topic_partition_currentOffset and committedOffset, one
+ *   series per partition on the subtask it is assigned to (round-robin: partition k on subtask
+ *   k mod p; a subtask beyond the partitions reports none), labelled topic (sanitised, it is a
+ *   Flink variable) and partition. currentOffset is the job's position (end offset − lag,
+ *   spread like the end offsets, so the two differ by the lag, summed), -1 after every (re)start
+ *   until the partition's first record; committedOffset the position at the last checkpoint the
+ *   tasks completed, -1 before it (see kafka-source.ts).
  * - pendingRecords (lag/p) appears only once the source readers have fetched records since
  *   their tasks started (a reader registers it on its first non-empty fetch): after every
  *   (re)start it is absent until the first second with throughput, and stays absent on an idle
@@ -91,7 +101,10 @@ function formatValue(value: number): string {
 function renderTasks(cluster: LiveCluster, out: Exposition, at: (column: Float64Array) => number): void {
   const job = cluster.currentJob;
   const record = cluster.twin.record;
-  const p = cluster.jobParallelism(job);
+  // The subtasks that run: an accepted in-place rescale changes them only when the job restarts
+  // with the next second (a counter spread over the new count meanwhile would fall, which
+  // Prometheus takes for a reset).
+  const p = cluster.twin.status === 'RUNNING' ? cluster.twin.parallelism : cluster.jobParallelism(job);
   const attempt = String(cluster.restartsOf(job));
   const executionGraphId = hex32Of(`${job.id}/execution-graph`);
   const subtasks = Array.from({ length: p }, (_, k) => sanitised({
@@ -106,9 +119,12 @@ function renderTasks(cluster: LiveCluster, out: Exposition, at: (column: Float64
     subtask_index: String(k),
   }));
   const perTask = (value: number): [Labels, number][] => subtasks.map((labels) => [labels, value]);
-  const perOperator = (operators: [id: string, name: string, value: number][]): [Labels, number][] =>
-    operators.flatMap(([id, name, value]) => subtasks.map((labels): [Labels, number] =>
-      [{ ...labels, ...sanitised({ operator_id: id, operator_name: name }) }, value]));
+  const operatorLabels = (k: number, id: string, name: string, extra: Labels = {}): Labels =>
+    ({ ...(subtasks[k] as Labels), ...sanitised({ operator_id: id, operator_name: name, ...extra }) });
+  /** One series per subtask and operator: one value for all, or one per subtask. */
+  const perOperator = (operators: [id: string, name: string, value: number | readonly number[]][]): [Labels, number][] =>
+    operators.flatMap(([id, name, value]) => subtasks.map((_, k): [Labels, number] =>
+      [operatorLabels(k, id, name), typeof value === 'number' ? value : (value[k] as number)]));
   const source = cluster.sourceOperatorId;
   const process = cluster.processOperatorId;
   const speed = cluster.speed;
@@ -124,7 +140,18 @@ function renderTasks(cluster: LiveCluster, out: Exposition, at: (column: Float64
     perOperator([[source, SOURCE_OPERATOR_NAME, throughputPerSubtask], [process, PROCESS_OPERATOR_NAME, throughputPerSubtask]]));
   out.family(FLINK_METRICS.kafkaRecordsConsumedRate, 'gauge', 'records_consumed_rate (scope: taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer)',
     perOperator([[source, SOURCE_OPERATOR_NAME, throughputPerSubtask]]));
-  if (sourceHasFetched(cluster)) {
+  const emitted = recordsSinceStart(cluster);
+  const emittedPerSubtask = spread(emitted, p);
+  out.family(FLINK_METRICS.operatorNumRecordsOut, 'gauge', 'numRecordsOut (scope: taskmanager_job_task_operator)',
+    perOperator([[source, SOURCE_OPERATOR_NAME, emittedPerSubtask], [process, PROCESS_OPERATOR_NAME, emittedPerSubtask]]));
+  // Partition k is read by the source of subtask k mod p.
+  const perPartition = (values: number[]): [Labels, number][] => values.map((value, k) =>
+    [operatorLabels(k % p, source, SOURCE_OPERATOR_NAME, { topic: cluster.topic, partition: String(k) }), value]);
+  const offsets = readerOffsets(cluster);
+  out.family(FLINK_METRICS.kafkaSourceCurrentOffset, 'gauge', 'currentOffset (scope: taskmanager_job_task_operator_KafkaSourceReader_topic_partition)', perPartition(offsets.current));
+  out.family(FLINK_METRICS.kafkaSourceCommittedOffset, 'gauge', 'committedOffset (scope: taskmanager_job_task_operator_KafkaSourceReader_topic_partition)', perPartition(offsets.committed));
+  // A reader registers pendingRecords with its first non-empty fetch since its task started.
+  if (emitted > 0) {
     out.family(FLINK_METRICS.pendingRecords, 'gauge', 'pendingRecords (scope: taskmanager_job_task_operator)',
       perOperator([[source, SOURCE_OPERATOR_NAME, at(record.lag) / p]]));
   }

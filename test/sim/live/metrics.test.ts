@@ -1,61 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { FLINK_METRICS, KAFKA_METRICS } from '../../../src/sim/live/flink-metric-names.js';
-import { LATENCY_QUANTILES, renderMetrics, sanitiseLabelValue } from '../../../src/sim/live/metrics-exposition.js';
+import { LATENCY_QUANTILES, sanitiseLabelValue } from '../../../src/sim/live/metrics-exposition.js';
 import type { LiveCluster } from '../../../src/sim/live/live-cluster.js';
+import { idleBetween, sample, series, sum, type Sample } from './metrics-support.js';
 import { advanceToSecond, makeCluster } from '../../support/live-cluster-harness.js';
-import { constant } from '../../support/fixtures.js';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** A strict reader of the text format: every sample belongs to a declared family, no duplicates. */
-function parseExposition(text: string): Sample[] {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  const seen = new Set<string>();
-  expect(text.endsWith('\n')).toBe(true);
-  for (const line of text.trimEnd().split('\n')) {
-    const type = /^# TYPE (\S+) (gauge|counter|summary|histogram|untyped)$/.exec(line);
-    if (type) {
-      expect(types.has(type[1] as string), `family ${type[1]} declared twice`).toBe(false);
-      types.set(type[1] as string, type[2] as string);
-      continue;
-    }
-    if (line.startsWith('# HELP ')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    expect(match, `not a sample line: ${line}`).not.toBeNull();
-    const [, name, body, value] = match as unknown as [string, string, string | undefined, string];
-    const labels: Record<string, string> = {};
-    for (const pair of (body ?? '').match(/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"/g) ?? []) {
-      const eq = pair.indexOf('=');
-      labels[pair.slice(0, eq)] = pair.slice(eq + 2, -1).replace(/\\"/g, '"').replace(/\\n/g, '\n').replace(/\\\\/g, '\\');
-    }
-    const family = types.has(name) ? name : name.replace(/_(count|sum)$/, '');
-    expect(types.has(family), `sample ${name} has no TYPE`).toBe(true);
-    const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
-    expect(seen.has(key), `duplicate series ${key}`).toBe(false);
-    seen.add(key);
-    samples.push({ name, labels, value: Number(value) });
-  }
-  return samples;
-}
-
-function series(samples: Sample[], name: string): Sample[] {
-  return samples.filter((s) => s.name === name);
-}
 
 const TASK_METRICS = [
   FLINK_METRICS.busyTimeMsPerSecond, FLINK_METRICS.backPressuredTimeMsPerSecond, FLINK_METRICS.numRecordsInPerSecond,
   FLINK_METRICS.kafkaRecordsConsumedRate, FLINK_METRICS.pendingRecords,
 ];
 const JOB_METRICS = [FLINK_METRICS.numRestarts, FLINK_METRICS.uptime, FLINK_METRICS.lastCheckpointDuration, FLINK_METRICS.numberOfCompletedCheckpoints];
-
-function sample(cluster: LiveCluster): Sample[] {
-  return parseExposition(renderMetrics(cluster));
-}
 
 describe('live twin /metrics', () => {
   it('exposes every exporter metric with per-subtask task series and the twin\'s values', () => {
@@ -148,13 +102,6 @@ describe('live twin /metrics', () => {
     expect(series(samples, FLINK_METRICS.busyTimeMsPerSecond).every((x) => x.labels.task_attempt_num === '1')).toBe(true);
   });
 });
-
-/** Arrival rates: `rate` records/s, none in [from, to) (an idle topic for a while). */
-function idleBetween(from: number, to: number, rate = 6000, seconds = 600): Float64Array {
-  return Float64Array.from(constant(rate, seconds), (v, s) => (s >= from && s < to ? 0 : v));
-}
-
-const sum = (xs: Sample[]): number => xs.reduce((a, x) => a + x.value, 0);
 
 describe('live twin /metrics as a real Flink 1.20/2.x cluster shows them', () => {
   it('sanitises every label value of the Flink series as the PrometheusReporter does, not kafka_exporter\'s', () => {

@@ -36,6 +36,9 @@ describe('live twin --speed', () => {
     times(FLINK_METRICS.kafkaRecordsConsumedRate, 10);
     times(FLINK_METRICS.busyTimeMsPerSecond, 1);
     times(FLINK_METRICS.pendingRecords, 1);
+    times(FLINK_METRICS.operatorNumRecordsOut, 1);
+    times(FLINK_METRICS.kafkaSourceCurrentOffset, 1);
+    times(FLINK_METRICS.kafkaSourceCommittedOffset, 1);
     times(`${FLINK_METRICS.latency}:p99`, 0.1);
     times(FLINK_METRICS.uptime, 0.1);
     times(FLINK_METRICS.lastCheckpointDuration, 0.1);
