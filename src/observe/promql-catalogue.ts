@@ -122,9 +122,14 @@ export function defaultQueries(params: CatalogueParams): QuerySet {
   // Partition by partition, and only those both sides report: after a restart a reader reports
   // -1 until a partition's first record, and counting its whole log as backlog would be worse
   // than missing it for a few seconds.
+  // Flink's reporter sanitises the topic label too (orders.eu-1 → orders_eu_1): its series are
+  // matched in both forms and relabelled with the topic as the exporters publish it, for the join.
+  const flinkTopic = params.topic
+    ? `label_replace(${sel(FLINK_METRICS.kafkaSourceCurrentOffset, `${job},topic=~${promqlString(sanitisedNamePattern(params.topic))}`)} >= 0, "topic", ${promqlString(params.topic.replace(/\$/g, '$$$$'))}, "topic", ".*")`
+    : '';
   const exactLag = topic
     ? `sum(clamp_min(max by (topic, partition) (${sel(KAFKA_METRICS.topicPartitionCurrentOffset, topic)} or ${sel(KAFKA_METRICS.brokerLogEndOffset, topic)})` +
-      ` - on (topic, partition) max by (topic, partition) (${sel(FLINK_METRICS.kafkaSourceCurrentOffset, `${job},${topic}`)} >= 0), 0)) or `
+      ` - on (topic, partition) max by (topic, partition) (${flinkTopic}), 0)) or `
     : '';
   const kafkaLag = topic && params.consumerGroup
     ? ` or sum(clamp_min(${sel(KAFKA_METRICS.consumerGroupLag, `consumergroup=${promqlString(params.consumerGroup)},${topic}`)}, 0))`

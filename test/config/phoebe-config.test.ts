@@ -52,7 +52,7 @@ describe('phoebe configuration: defaults', () => {
     expect(c.job).toEqual({ name: 'orders-enrichment', checkpointIntervalSeconds: 60, sourceTaskPattern: 'Source:.*', kafka: {} });
     expect(c.slo).toEqual({ latencySeconds: 1.5, latencyObjective: 0.98, recoveryTimeSeconds: 180 });
     expect(c.parallelism).toEqual({ min: 1, max: 24 });
-    expect(c.decision).toEqual({ intervalSeconds: 30 });
+    expect(c.decision).toEqual({ intervalSeconds: 30, scaleDownDwellSeconds: 600 });
     expect(c.priors).toEqual({ restartSeconds: 30, rescaleSeconds: 30 });
     expect(c.actuation.mode).toBe('recommend');
     expect(c.actuation.flinkRest).toBeUndefined();

@@ -117,6 +117,17 @@ describe('the default queries on real Flink and kafka_exporter series (promtool)
     expectValue(series, 'arrivalRate', 3000);
   });
 
+  it('lag: a topic whose name Flink\'s reporter sanitises (orders.eu-1 → orders_eu_1) still joins the exporters\' end offsets', () => {
+    const dotted = defaultQueries({ jobName: 'orders-enrichment', sourceTaskPattern: 'Source:.*', topic: 'orders.eu-1', rateWindow: '1m', latencyQuantile: 0.99 });
+    const series = [
+      ...runningJob(),
+      flat(KAFKA_METRICS.topicPartitionCurrentOffset, { topic: 'orders.eu-1', partition: '0' }, 9000),
+      flat(FLINK_METRICS.kafkaSourceCurrentOffset, { ...op(task('Source:_orders', 0), 'Source:_orders'), topic: 'orders_eu_1', partition: '0' }, 6000),
+      flat(FLINK_METRICS.pendingRecords, op(task('Source:_orders', 0), 'Source:_orders'), 10),
+    ];
+    expectValue(series, 'lag', 3000, dotted);
+  });
+
   it('lag: Flink\'s pendingRecords before kafka_exporter\'s checkpoint-committed lag; -1 (unknown) is not a negative backlog', () => {
     const series = [
       ...runningJob(),
