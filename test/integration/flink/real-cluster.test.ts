@@ -192,6 +192,8 @@ for (const lineName of LINES) {
       if (planned) return planned;
       const status = await who.status();
       report.plannerHeldScaleDown.push({ at: who.name, decision: status.lastDecision?.decision.reason ?? '', inputs: status.lastDecision?.decision.inputs });
+      // An operator who overrides the plan pauses it first, or phoebe would scale back up.
+      expect((await who.admin('pause')).status).toBe(200);
       const forced = await who.force(to);
       expect(forced.status, JSON.stringify(forced.body)).toBe(202);
       return awaitRescale(who, (l, index) => index >= before && l.source === 'force' && l.outcome === 'completed', 180_000);
@@ -305,7 +307,7 @@ for (const lineName of LINES) {
       await expectIntact('step 1');
     }, 10 * 60_000);
 
-    it('2. flink-rest on the default scheduler: phoebe scales up by stop-with-savepoint and jar run, and down after the load falls', async () => {
+    it('2. flink-rest on the default scheduler: phoebe scales up by stop-with-savepoint and jar run', async () => {
       const high = generate('step2-high', traces.high, 40);
       actor = await startPhoebe(c().dir, `phoebe-flink-rest-${line.line}`, phoebeConfig('flink-rest', 0));
       const up = await awaitRescale(actor, (l) => l.outcome === 'completed' && Number(l.to) > Number(l.from), 180_000);
@@ -313,12 +315,6 @@ for (const lineName of LINES) {
       expect(upMeasured.detail).toContain('stop-with-savepoint');
       await settleLoad(high.run);
       await checkParallelism('step 2: after the scale-up');
-
-      const low = generate('step2-low', traces.low, 120);
-      const down = await scaleDown(actor, 2, 60);
-      expect(measure(actor, 'stop-with-savepoint + jar run', down).detail).toContain('stop-with-savepoint');
-      await settleLoad(low.run);
-      await checkParallelism('step 2: after the scale-down');
       expect(actor.events('rescale').filter((l) => l.outcome !== 'completed' && l.outcome !== 'skipped')).toEqual([]);
       await waitForCheckpoints(rest(), jobId, 1, 60_000);
       await expectIntact('step 2');
@@ -369,7 +365,18 @@ for (const lineName of LINES) {
       await expectIntact('step 3');
     }, 10 * 60_000);
 
-    it('4. adaptive scheduler, source pinned to the partitions: phoebe rescales in place up and down, the source kept at 12', async () => {
+    it('4. the load falls: a scale-down by stop-with-savepoint and jar run', async () => {
+      const low = generate('step4-low', traces.low, 120);
+      const down = await scaleDown(actor!, 2, 60);
+      expect(measure(actor!, 'stop-with-savepoint + jar run', down).detail).toContain('stop-with-savepoint');
+      await settleLoad(low.run);
+      await checkParallelism('step 4: after the scale-down');
+      expect(actor!.events('rescale').filter((l) => l.outcome !== 'completed' && l.outcome !== 'skipped')).toEqual([]);
+      await waitForCheckpoints(rest(), jobId, 1, 60_000);
+      await expectIntact('step 4');
+    }, 10 * 60_000);
+
+    it('5. adaptive scheduler, source pinned to the partitions: phoebe rescales in place up and down, the source kept at 12', async () => {
       await actor?.stop();
       actor = undefined;
       const savepoint = await stopWithSavepoint(rest(), jobId, `file://${c().flink().savepointDir}`, 120_000);
@@ -384,26 +391,26 @@ for (const lineName of LINES) {
       observations.schedulerTypeAdaptive = job.schedulerType ?? null;
       expect(job.vertices.map((v) => v.parallelism)).toEqual([PARTITIONS, 1]);
 
-      const high = generate('step4-high', traces.high, 60);
+      const high = generate('step5-high', traces.high, 60);
       actor = await startPhoebe(c().dir, `phoebe-in-place-${line.line}`, phoebeConfig('flink-rest', PARTITIONS));
       const up = await awaitRescale(actor, (l) => l.outcome === 'completed' && Number(l.to) > Number(l.from), 180_000);
       expect(measure(actor, 'in place (adaptive scheduler)', up).detail).toContain('in place');
       expect(jobId).toBe((await currentJob()).jid);
       await settleLoad(high.run);
-      await checkParallelism('step 4: after the in-place scale-up');
+      await checkParallelism('step 5: after the in-place scale-up');
       expect((await currentJob()).vertices[0]?.parallelism, 'the pinned source').toBe(PARTITIONS);
 
-      const low = generate('step4-low', traces.low, 120);
+      const low = generate('step5-low', traces.low, 120);
       const down = await scaleDown(actor, 2, 60);
       expect(measure(actor, 'in place (adaptive scheduler)', down).detail).toContain('in place');
       await settleLoad(low.run);
-      await checkParallelism('step 4: after the in-place scale-down');
+      await checkParallelism('step 5: after the in-place scale-down');
       expect((await currentJob()).vertices[0]?.parallelism, 'the pinned source').toBe(PARTITIONS);
       await waitForCheckpoints(rest(), jobId, 1, 60_000);
-      await expectIntact('step 4');
+      await expectIntact('step 5');
     }, 15 * 60_000);
 
-    it('5. the twin\'s scenarios assume no shorter downtimes than this cluster showed', () => {
+    it('6. the twin\'s scenarios assume no shorter downtimes than this cluster showed', () => {
       // A local cluster with a few MB of state is the fast end of production (no object store,
       // no pod to schedule): the twin may assume longer downtimes, never shorter ones.
       const dir = join(repoRoot, 'config', 'scenarios');

@@ -30,6 +30,8 @@ export interface PhoebeProcess {
   status(): Promise<PhoebeStatus>;
   /** POST /api/v1/admin/force-parallelism: an operator's rescale through phoebe's gate and actuator. */
   force(parallelism: number): Promise<{ status: number; body: unknown }>;
+  /** POST /api/v1/admin/<action> (pause, resume, reset-circuit-breaker). */
+  admin(action: string): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,14 @@ export interface PhoebeStatus {
   readiness: unknown;
   dataQuality: { ok: boolean; reasons?: string[] };
   lastDecision: null | { time: number; decision: { action: string; currentParallelism: number; recommendedParallelism: number; reason: string; inputs: { arrivalRate: number; lag: number } } };
+}
+
+async function admin(url: string, action: string, body: object): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${url}/api/v1/admin/${action}`, {
+    method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  return { status: response.status, body: await response.json() };
 }
 
 /**
@@ -94,13 +104,8 @@ export async function startPhoebe(dir: string, name: string, config: string, tim
     name, url, process: proc, log,
     events: (event) => log().filter((l) => l.event === event),
     status: async () => (await (await fetch(`${url}/api/v1/status`, { signal: AbortSignal.timeout(5000) })).json()) as PhoebeStatus,
-    force: async (parallelism) => {
-      const response = await fetch(`${url}/api/v1/admin/force-parallelism`, {
-        method: 'POST', body: JSON.stringify({ parallelism }), signal: AbortSignal.timeout(5000),
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-      });
-      return { status: response.status, body: await response.json() };
-    },
+    force: (parallelism) => admin(url, 'force-parallelism', { parallelism }),
+    admin: (action) => admin(url, action, {}),
     stop: async () => { await proc.stop(30_000); },
   };
 }
