@@ -189,6 +189,20 @@ export function assessSignalQuality(input: QualityInput, options: QualityOptions
 
 /** Grid times are aligned down to the step: an event of phoebe's rescale may show this much before it started. */
 const OWN_RESCALE_EARLY_SECONDS = 5;
+/** Evidence of one restart from two places arrives this far apart at most (a scrape or two). */
+const SAME_RESTART_SECONDS = 10;
+
+/**
+ * Oldest first, one per restart: the same restart seen twice (the counter and a RESTARTING
+ * spell, or the history and the raw data) within a few seconds counts once.
+ */
+function distinctEvents(events: readonly JobEvent[]): JobEvent[] {
+  const out: JobEvent[] = [];
+  for (const e of [...events].sort((a, b) => a.t - b.t)) {
+    if (!out.some((o) => o.kind === e.kind && Math.abs(o.t - e.t) <= SAME_RESTART_SECONDS)) out.push(e);
+  }
+  return out;
+}
 
 /** The newest restart of the job within the settle window that phoebe's own rescales do not explain, described; undefined if none. */
 function unexplainedRestart(input: QualityInput, options: QualityOptions): string | undefined {
@@ -205,10 +219,19 @@ function unexplainedRestart(input: QualityInput, options: QualityOptions): strin
   }
   const own = input.ownRescales ?? [];
   // Scrapes lag behind: an event shows up to a grace period after the rescale that caused it.
-  const explained = (t: number): boolean => own.some((r) => t >= r.start - OWN_RESCALE_EARLY_SECONDS && t <= r.end + options.ownRescaleGraceSeconds);
+  // But one rescale makes one restart of each kind (an in-place rescale raises numRestarts once,
+  // a resubmission resets uptime and counters once): a second one in its grace period is a
+  // failure — on a real cluster a TaskManager killed 45 s after a rescale went unseen.
+  const claimed = new Set<string>();
+  const explained = (e: JobEvent): boolean => {
+    const k = own.findIndex((r, i) => !claimed.has(`${i}:${e.kind}`) && e.t >= r.start - OWN_RESCALE_EARLY_SECONDS && e.t <= r.end + options.ownRescaleGraceSeconds);
+    if (k < 0) return false;
+    claimed.add(`${k}:${e.kind}`);
+    return true;
+  };
   let newest: JobEvent | undefined;
-  for (const e of events) {
-    if (e.t <= since || explained(e.t)) continue;
+  for (const e of distinctEvents(events)) {
+    if (e.t <= since || explained(e)) continue;
     if (!newest || e.t > newest.t) newest = e;
   }
   if (!newest) return undefined;

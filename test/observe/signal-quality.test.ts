@@ -137,6 +137,16 @@ describe('assessSignalQuality', () => {
     expect(check({ source: { jobEvents: [{ t: NOW - 35, kind: 'counter-reset' }, { t: NOW - 5, kind: 'uptime-reset' }] }, ownRescales: own }).ok).toBe(true);
     expect(check({ h: healthy({ numRestarts: (i) => (i >= N - 35 ? 3 : 2) }), ownRescales: own }).ok).toBe(true);
     expect(check({ source: { jobEvents: [{ t: NOW - 50, kind: 'uptime-reset' }] }, ownRescales: own }).reasons).toEqual(['job_restarted']);
+    // One rescale explains one restart of each kind: a failure in its grace period still holds
+    // (an in-place rescale raised numRestarts at NOW − 35; a TaskManager died at NOW − 15).
+    const twice = healthy({ numRestarts: (i) => (i >= N - 15 ? 4 : i >= N - 35 ? 3 : 2) });
+    expect(check({ h: twice, ownRescales: own }).reasons).toEqual(['job_restarted']);
+    // The same restart seen as the counter and as a RESTARTING spell is one restart.
+    const seenTwice = healthy({
+      numRestarts: (i) => (i >= N - 35 ? 3 : 2),
+      status: (i) => (i >= N - 37 && i < N - 33 ? JOB_STATUS_CODE.RESTARTING : JOB_STATUS_CODE.RUNNING),
+    });
+    expect(check({ h: seenTwice, ownRescales: own }).ok).toBe(true);
     // Also while the read fails.
     expect(check({ signals: undefined, readError: new Error('down'), source: { jobEvents: [{ t: NOW - 5, kind: 'restart' }] } }).reasons)
       .toEqual(['source_unavailable', 'job_restarted']);
