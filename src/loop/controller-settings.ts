@@ -74,6 +74,8 @@ export function controllerSettings(config: ControllerConfig): ControllerSettings
       maxClockSkewSeconds: 10,
       settleSeconds: Math.max(minHistorySeconds, 2 * interval),
       ownRescaleGraceSeconds: Math.max(60, 3 * interval),
+      // Two decisions: at the default interval the same minute, at 5 s (the real-cluster test) 15 s.
+      ownRestartGraceSeconds: Math.max(15, 2 * interval),
     },
     limits: { ...config.actuation.limits },
     pipeline: pipelineConfig(config),

@@ -83,6 +83,12 @@ export interface QualityOptions {
   settleSeconds: number;
   /** A restart or counter reset up to this long (s) after phoebe's own rescale ended is that rescale's. */
   ownRescaleGraceSeconds: number;
+  /**
+   * The same for a rise of numRestarts (or a RESTARTING spell), default ownRescaleGraceSeconds:
+   * an in-place rescale restarts the job before phoebe sees it running at the new parallelism,
+   * so the rise shows within a scrape or two of the rescale's end, not a minute after.
+   */
+  ownRestartGraceSeconds?: number;
 }
 
 export interface QualityInput {
@@ -192,14 +198,18 @@ const OWN_RESCALE_EARLY_SECONDS = 5;
 /** Evidence of one restart from two places arrives this far apart at most (a scrape or two). */
 const SAME_RESTART_SECONDS = 10;
 
+/** A restart as one piece of evidence shows it: the raw data, the restart counter, a RESTARTING spell. */
+type Evidence = JobEvent & { origin: 'raw' | 'counter' | 'status' };
+
 /**
- * Oldest first, one per restart: the same restart seen twice (the counter and a RESTARTING
- * spell, or the history and the raw data) within a few seconds counts once.
+ * Oldest first, one per restart: the same restart seen by two pieces of evidence (the counter
+ * and a RESTARTING spell, or the history and the raw data) within a few seconds counts once;
+ * two restarts seen by the same evidence are two.
  */
-function distinctEvents(events: readonly JobEvent[]): JobEvent[] {
-  const out: JobEvent[] = [];
+function distinctEvents(events: readonly Evidence[]): Evidence[] {
+  const out: Evidence[] = [];
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
-    if (!out.some((o) => o.kind === e.kind && Math.abs(o.t - e.t) <= SAME_RESTART_SECONDS)) out.push(e);
+    if (!out.some((o) => o.kind === e.kind && o.origin !== e.origin && Math.abs(o.t - e.t) <= SAME_RESTART_SECONDS)) out.push(e);
   }
   return out;
 }
@@ -207,24 +217,26 @@ function distinctEvents(events: readonly JobEvent[]): JobEvent[] {
 /** The newest restart of the job within the settle window that phoebe's own rescales do not explain, described; undefined if none. */
 function unexplainedRestart(input: QualityInput, options: QualityOptions): string | undefined {
   const since = input.now - options.settleSeconds;
-  const events: JobEvent[] = [...(input.source?.jobEvents ?? [])];
+  const events: Evidence[] = (input.source?.jobEvents ?? []).map((e) => ({ ...e, origin: 'raw' }));
   const history = input.signals?.history;
   if (history && history.length > 1) {
     // The Signals' own evidence (any source): the restart counter rose, or a RESTARTING spell.
     for (let i = Math.max(1, indexAtOrAfter(history, since)); i < history.length; i++) {
       const t = history.t[i] as number;
-      if ((history.numRestarts[i] as number) > (history.numRestarts[i - 1] as number)) events.push({ t, kind: 'restart' });
-      else if (history.status[i] === JOB_STATUS_CODE.RESTARTING && history.status[i - 1] !== JOB_STATUS_CODE.RESTARTING) events.push({ t, kind: 'restart' });
+      if ((history.numRestarts[i] as number) > (history.numRestarts[i - 1] as number)) events.push({ t, kind: 'restart', origin: 'counter' });
+      else if (history.status[i] === JOB_STATUS_CODE.RESTARTING && history.status[i - 1] !== JOB_STATUS_CODE.RESTARTING) events.push({ t, kind: 'restart', origin: 'status' });
     }
   }
   const own = input.ownRescales ?? [];
   // Scrapes lag behind: an event shows up to a grace period after the rescale that caused it.
   // But one rescale makes one restart of each kind (an in-place rescale raises numRestarts once,
   // a resubmission resets uptime and counters once): a second one in its grace period is a
-  // failure — on a real cluster a TaskManager killed 45 s after a rescale went unseen.
+  // failure — on a real cluster a TaskManager killed 42 s after a resubmission went unseen; and
+  // a rise of numRestarts shows soon after the rescale that caused it (ownRestartGraceSeconds).
   const claimed = new Set<string>();
   const explained = (e: JobEvent): boolean => {
-    const k = own.findIndex((r, i) => !claimed.has(`${i}:${e.kind}`) && e.t >= r.start - OWN_RESCALE_EARLY_SECONDS && e.t <= r.end + options.ownRescaleGraceSeconds);
+    const grace = e.kind === 'restart' ? (options.ownRestartGraceSeconds ?? options.ownRescaleGraceSeconds) : options.ownRescaleGraceSeconds;
+    const k = own.findIndex((r, i) => !claimed.has(`${i}:${e.kind}`) && e.t >= r.start - OWN_RESCALE_EARLY_SECONDS && e.t <= r.end + grace);
     if (k < 0) return false;
     claimed.add(`${k}:${e.kind}`);
     return true;

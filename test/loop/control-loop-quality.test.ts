@@ -144,7 +144,7 @@ function rig(options: { source?: (now: () => number) => SignalSource; onRescale?
   };
   // Every tick that gets through acts: the rate limits are out of the way.
   const settings = testSettings({
-    intervalSeconds: 10, minHistorySeconds: 0, quality: { staleAfterSeconds: 60, settleSeconds: 60, ownRescaleGraceSeconds: 5 },
+    intervalSeconds: 10, minHistorySeconds: 0, quality: { staleAfterSeconds: 60, settleSeconds: 60, ownRescaleGraceSeconds: 5, ownRestartGraceSeconds: 5 },
     limits: { minSecondsBetweenRescales: 0, maxRescalesPerHour: 1000 },
   });
   const loop = new ControlLoop({

@@ -141,6 +141,12 @@ describe('assessSignalQuality', () => {
     // (an in-place rescale raised numRestarts at NOW − 35; a TaskManager died at NOW − 15).
     const twice = healthy({ numRestarts: (i) => (i >= N - 15 ? 4 : i >= N - 35 ? 3 : 2) });
     expect(check({ h: twice, ownRescales: own }).reasons).toEqual(['job_restarted']);
+    // A resubmission (counters and uptime reset, no rise of numRestarts) does not explain a rise
+    // of numRestarts 42 s after it ended: the rise of an in-place rescale shows within a scrape.
+    const resubmitted = [{ start: NOW - 60, end: NOW - 50 }];
+    const killed = healthy({ numRestarts: (i) => (i >= N - 8 ? 3 : 2) });
+    expect(check({ h: killed, ownRescales: resubmitted }).ok).toBe(true);
+    expect(assessSignalQuality({ now: NOW, signals: toSignals(killed), ownRescales: resubmitted }, { ...options, ownRestartGraceSeconds: 15 }).reasons).toEqual(['job_restarted']);
     // The same restart seen as the counter and as a RESTARTING spell is one restart.
     const seenTwice = healthy({
       numRestarts: (i) => (i >= N - 35 ? 3 : 2),
