@@ -16,7 +16,7 @@ import { liveProcesses } from '../../support/real-cluster/processes.js';
 import { instant, metricNames, range } from '../../support/real-cluster/prom-query.js';
 import { formatRealFlinkSection, type LineReport, type RescaleMeasurement } from '../../support/real-cluster/report.js';
 import { mean, relativeError, watchDowntime, type DowntimeWatch } from '../../support/real-cluster/run-watch.js';
-import { startGenerator, verifyOutput, watchOffsets, type GeneratorRun, type OffsetWatch } from '../../support/real-cluster/tools.js';
+import { constantRateTrace, startGenerator, verifyOutput, watchOffsets, type GeneratorRun, type OffsetWatch } from '../../support/real-cluster/tools.js';
 
 /**
  * phoebe against a real Flink job on a real Kafka, scraped by a real Prometheus (EVALUATION.md
@@ -29,12 +29,16 @@ import { startGenerator, verifyOutput, watchOffsets, type GeneratorRun, type Off
  *      with what the generator sent, lag with Kafka's end offsets minus the group's committed
  *      offsets, parallelism with the REST API), and phoebe recommends a scale-up;
  *   2. `phoebe run` in flink-rest mode on the default scheduler scales up (stop-with-savepoint
- *      and a jar run from it) and, after the load falls, down;
+ *      and a jar run from it);
  *   3. a TaskManager is killed with SIGKILL: the restart is counted, phoebe holds while the job
  *      restarts, makes no rescale on the gap, and resumes;
- *   4. the cluster restarts with the adaptive scheduler, the job resumes with its source pinned
+ *   4. the load falls: a scale-down by the same path — phoebe's, or, when its planner does not
+ *      give the capacity back within a minute, an operator's through the admin API (pause, then
+ *      force-parallelism; what the planner said is reported);
+ *   5. the cluster restarts with the adaptive scheduler, the job resumes with its source pinned
  *      to the 12 partitions, and phoebe rescales in place (PUT resource-requirements) up and
- *      down, the pinned source kept.
+ *      down the same way, the pinned source kept;
+ *   6. the twin's scenarios assume no shorter downtimes than were measured.
  * After each step the output topic, read with read_committed, holds every record sent exactly
  * once and the job is RUNNING. What phoebe did and what it cost go to the "real-flink" section of
  * BENCHMARKS.md (through `npm run bench:flink`) and to <cache>/real-cluster/observations-<line>.json.
@@ -167,19 +171,6 @@ for (const lineName of LINES) {
       report.parallelismChecks.push({ when, rest: fromRest ?? -1, signal: signal ?? -1, vertices: job.vertices.map((v) => v.parallelism) });
       expect(signal, `${when}: vertices ${JSON.stringify(job.vertices.map((v) => [v.name, v.parallelism]))}`).toBe(fromRest);
     };
-    /** Waits until `actor` logged a rescale event matching `match` (bounded). */
-    const awaitRescale = async (who: PhoebeProcess, match: (l: PhoebeLogLine, index: number) => boolean, timeoutMs: number): Promise<PhoebeLogLine> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = who.events('rescale').find(match);
-        if (found) return found;
-        if (Date.now() > deadline) {
-          const decisions = who.events('decision').slice(-6).map((d) => `${d.action} ${d.current}→${d.recommended}: ${d.reason}${d.heldBy ? ` (held: ${d.heldBy})` : ''}`);
-          throw new Error(`${who.name}: no matching rescale within ${timeoutMs} ms; rescales ${JSON.stringify(who.events('rescale'))}; last decisions:\n${decisions.join('\n')}`);
-        }
-        await sleep(1000);
-      }
-    };
     /**
      * The scale-down after the load fell: phoebe's own if its planner makes one within
      * `planSeconds`; otherwise an operator's, through the admin API (the same gate, actuator and
@@ -188,7 +179,7 @@ for (const lineName of LINES) {
      */
     const scaleDown = async (who: PhoebeProcess, to: number, planSeconds: number): Promise<PhoebeLogLine> => {
       const before = who.events('rescale').length;
-      const planned = await awaitRescale(who, (l) => l.outcome === 'completed' && Number(l.to) < Number(l.from), planSeconds * 1000).catch(() => undefined);
+      const planned = await who.awaitRescale((l) => l.outcome === 'completed' && Number(l.to) < Number(l.from), planSeconds * 1000).catch(() => undefined);
       if (planned) return planned;
       const status = await who.status();
       report.plannerHeldScaleDown.push({ at: who.name, decision: status.lastDecision?.decision.reason ?? '', inputs: status.lastDecision?.decision.inputs });
@@ -196,7 +187,7 @@ for (const lineName of LINES) {
       expect((await who.admin('pause')).status).toBe(200);
       const forced = await who.force(to);
       expect(forced.status, JSON.stringify(forced.body)).toBe(202);
-      return awaitRescale(who, (l, index) => index >= before && l.source === 'force' && l.outcome === 'completed', 180_000);
+      return who.awaitRescale((l, index) => index >= before && l.source === 'force' && l.outcome === 'completed', 180_000);
     };
     /** A completed rescale as measured: downtime from the REST API, and from decision to RUNNING. */
     const measure = (who: PhoebeProcess, mechanism: RescaleMeasurement['mechanism'], event: PhoebeLogLine): RescaleMeasurement => {
@@ -229,12 +220,7 @@ for (const lineName of LINES) {
       report.kafkaExporter = cluster.kafkaExporter ? 'running' : `not available (${cluster.kafkaExporterMissing})`;
       Object.assign(observations, { startTimings: cluster.timings, kafkaExporter: report.kafkaExporter });
       // Constant-rate traces (one value a second, as the bundled ones): the generator replays them 1:1.
-      const trace = (name: string, rate: number): string => {
-        const file = join(cluster!.dir, `${name}.csv`);
-        writeFileSync(file, `timestamp|value\n${Array.from({ length: 3600 }, (_, s) => `${1_700_000_000 + s}|${rate}`).join('\n')}\n`);
-        return file;
-      };
-      traces = { high: trace('high', HIGH_RATE), low: trace('low', LOW_RATE) };
+      traces = { high: constantRateTrace(cluster.dir, 'high', HIGH_RATE), low: constantRateTrace(cluster.dir, 'low', LOW_RATE) };
       jarId = await uploadJar(rest(), cluster.jobJar);
       offsets = watchOffsets(cluster.tools, cluster.inputTopic, GROUP_ID, 1000, 1800, line.line);
       downtime = watchDowntime(rest, JOB_NAME, 1800);
@@ -310,7 +296,7 @@ for (const lineName of LINES) {
     it('2. flink-rest on the default scheduler: phoebe scales up by stop-with-savepoint and jar run', async () => {
       const high = generate('step2-high', traces.high, 40);
       actor = await startPhoebe(c().dir, `phoebe-flink-rest-${line.line}`, phoebeConfig('flink-rest', 0));
-      const up = await awaitRescale(actor, (l) => l.outcome === 'completed' && Number(l.to) > Number(l.from), 180_000);
+      const up = await actor.awaitRescale((l) => l.outcome === 'completed' && Number(l.to) > Number(l.from), 180_000);
       const upMeasured = measure(actor, 'stop-with-savepoint + jar run', up);
       expect(upMeasured.detail).toContain('stop-with-savepoint');
       await settleLoad(high.run);
@@ -393,7 +379,7 @@ for (const lineName of LINES) {
 
       const high = generate('step5-high', traces.high, 60);
       actor = await startPhoebe(c().dir, `phoebe-in-place-${line.line}`, phoebeConfig('flink-rest', PARTITIONS));
-      const up = await awaitRescale(actor, (l) => l.outcome === 'completed' && Number(l.to) > Number(l.from), 180_000);
+      const up = await actor.awaitRescale((l) => l.outcome === 'completed' && Number(l.to) > Number(l.from), 180_000);
       expect(measure(actor, 'in place (adaptive scheduler)', up).detail).toContain('in place');
       expect(jobId).toBe((await currentJob()).jid);
       await settleLoad(high.run);

@@ -30,6 +30,8 @@ export interface PhoebeProcess {
   status(): Promise<PhoebeStatus>;
   /** POST /api/v1/admin/force-parallelism: an operator's rescale through phoebe's gate and actuator. */
   force(parallelism: number): Promise<{ status: number; body: unknown }>;
+  /** Waits (bounded) until a rescale line matches; the error says what phoebe decided instead. */
+  awaitRescale(match: (line: PhoebeLogLine, index: number) => boolean, timeoutMs: number): Promise<PhoebeLogLine>;
   /** POST /api/v1/admin/<action> (pause, resume, reset-circuit-breaker). */
   admin(action: string): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
@@ -100,9 +102,21 @@ export async function startPhoebe(dir: string, name: string, config: string, tim
     }
     return lines;
   };
+  const events = (event: string): PhoebeLogLine[] => log().filter((l) => l.event === event);
+  const awaitRescale = async (match: (line: PhoebeLogLine, index: number) => boolean, waitMs: number): Promise<PhoebeLogLine> => {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const found = events('rescale').find(match);
+      if (found) return found;
+      if (Date.now() > until) {
+        const decisions = events('decision').slice(-6).map((d) => `${d.action} ${d.current}→${d.recommended}: ${d.reason}${d.heldBy ? ` (held: ${d.heldBy})` : ''}`);
+        throw new Error(`${name}: no matching rescale within ${waitMs} ms; rescales ${JSON.stringify(events('rescale'))}; last decisions:\n${decisions.join('\n')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  };
   return {
-    name, url, process: proc, log,
-    events: (event) => log().filter((l) => l.event === event),
+    name, url, process: proc, log, events, awaitRescale,
     status: async () => (await (await fetch(`${url}/api/v1/status`, { signal: AbortSignal.timeout(5000) })).json()) as PhoebeStatus,
     force: (parallelism) => admin(url, 'force-parallelism', { parallelism }),
     admin: (action) => admin(url, action, {}),

@@ -104,6 +104,13 @@ export function watchOffsets(ctx: ToolsContext, topic: string, group: string, ev
   };
 }
 
+/** A trace of one value a second (as the bundled ones), constant: the generator replays it 1:1. */
+export function constantRateTrace(dir: string, name: string, rate: number, seconds = 3600): string {
+  const file = join(dir, `${name}.csv`);
+  writeFileSync(file, `timestamp|value\n${Array.from({ length: seconds }, (_, s) => `${1_700_000_000 + s}|${rate}`).join('\n')}\n`);
+  return file;
+}
+
 export interface GeneratorOptions {
   topic: string;
   trace: string;
