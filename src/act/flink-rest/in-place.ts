@@ -1,11 +1,11 @@
 /**
- * The in-place rescale of the adaptive scheduler (the job's `schedulerType` in GET /jobs/{id} on
- * Flink ≥ 1.20.1/2.x, else GET /jobmanager/config → jobmanager.scheduler = adaptive): PUT
- * /jobs/{id}/resource-requirements with upper bound p on every vertex that follows the job's
- * parallelism (read with GET first; capped at a vertex's max parallelism), then poll GET
- * /jobs/{id} until the vertices run at their targets. A vertex the job pinned to another
- * parallelism (a source at the partition count, a sink at 1) keeps it, as the job's own
- * resubmission would. The job is never stopped, so nothing is journalled.
+ * The in-place rescale of the adaptive scheduler — chosen by the job's `schedulerType` in GET
+ * /jobs/{id} (Flink 2.x; 1.20.3 leaves it out), else by GET /jobmanager/config →
+ * jobmanager.scheduler = adaptive: PUT /jobs/{id}/resource-requirements with upper bound p on
+ * every vertex that follows the job's parallelism (read with GET first; capped at a vertex's max
+ * parallelism), then poll GET /jobs/{id} until the vertices run at their targets. A vertex the
+ * job pinned to another parallelism (a source at the partition count, a sink at 1) keeps it, as
+ * the job's own resubmission would. The job is never stopped, so nothing is journalled.
  */
 import type { RescaleResult } from '../actuator.js';
 import type { FlinkRestClient, JobDetailsInfo, JobResourceRequirementsBody } from './client.js';

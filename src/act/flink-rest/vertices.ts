@@ -32,4 +32,3 @@ export function jobParallelism(job: Pick<JobDetailsInfo, 'vertices'>, isSource: 
   };
   return widest(job.vertices.filter((v) => !isSource(v.name ?? ''))) ?? widest(job.vertices);
 }
-
